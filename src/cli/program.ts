@@ -1,0 +1,179 @@
+// The `coffer` command line: parses argv, loads the config (exit 2 when it is invalid), opens the
+// store and runs one command. Exit codes: 0 success, 1 the command found or met a failure
+// (failed imports, store damage, a missing archive), 2 bad configuration or usage.
+import { Command, CommanderError, Option } from 'commander';
+import { openCoffer, type Coffer } from '../app.js';
+import { ConfigError, loadConfig, type Config } from '../config/index.js';
+import { createEmlSource, createMaildirSource, createMboxSource, type FileSource } from '../connectors/files/index.js';
+import { CofferError, describeError, ErrorCodes } from '../errors.js';
+import { checkArchiveName, parseFolderPath } from './folder-path.js';
+import { listFolders, printFolders } from './folders.js';
+import { printImportSummary, runImport, type ImportTarget } from './import.js';
+import { printLine, type Output } from './output.js';
+import { findMessage, printMessage, writeRaw } from './show.js';
+import { collectStats, printStats } from './stats.js';
+import { printVerifyReport, runVerify } from './verify.js';
+
+export const ExitCodes = { Ok: 0, Failure: 1, BadConfig: 2 } as const;
+
+export interface CliContext extends Output {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+interface CommonOptions {
+  config?: string;
+  json?: boolean;
+}
+
+export async function runCli(argv: readonly string[], context: CliContext): Promise<number> {
+  let exitCode: number = ExitCodes.Ok;
+  const withCoffer = async (options: CommonOptions, action: (coffer: Coffer, config: Config) => Promise<number>): Promise<void> => {
+    const config = loadConfig({ ...(options.config === undefined ? {} : { file: options.config }), env: context.env, cwd: context.cwd });
+    const coffer = await openCoffer(config);
+    try {
+      exitCode = await action(coffer, config);
+    } finally {
+      await coffer.close();
+    }
+  };
+
+  const program = new Command('coffer')
+    .description('Coffer: an email archive server. Imports, verifies and inspects the archive store.')
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => context.stdout.write(text), writeErr: (text) => context.stderr.write(text) })
+    .showHelpAfterError();
+  const command = (parent: Command, name: string, description: string): Command =>
+    parent
+      .command(name)
+      .description(description)
+      .addOption(new Option('-c, --config <file>', 'configuration file (default: $COFFER_CONFIG, else the embedded default)'));
+
+  const importCommand = program.command('import').description('import messages from files into an archive');
+  const importAction = (makeSource: (path: string, options: ImportOptions) => FileSource, target: (options: ImportOptions, config: Config) => ImportTarget) =>
+    async (path: string, options: ImportOptions): Promise<void> =>
+      withCoffer(options, async (coffer, config) => {
+        const summary = await runImport(coffer, makeSource(path, options), target(options, config), context);
+        printImportSummary(summary, context, options.json === true);
+        return summary.failed > 0 ? ExitCodes.Failure : ExitCodes.Ok;
+      });
+  const folderOf = (options: ImportOptions, config: Config): string[] => (options.folder === undefined ? [config.folders.received] : parseFolderPath(options.folder));
+
+  command(importCommand, 'eml', 'import a directory of .eml files (one message per file)')
+    .argument('<dir>', 'directory (or a single file)')
+    .requiredOption('-a, --archive <name>', 'target archive (created if missing)', checkArchiveName)
+    .option('-f, --folder <path>', 'target folder, "/"-separated (default: the received folder, Inbox)')
+    .option('-r, --recursive', 'descend into subdirectories; they become subfolders')
+    .option('--json', 'print the summary as JSON')
+    .action(importAction((dir, o) => createEmlSource(dir, { recursive: o.recursive === true }), (o, config) => ({ archive: o.archive, folder: folderOf(o, config) })));
+
+  command(importCommand, 'mbox', 'import an mbox file')
+    .argument('<file>', 'mbox file')
+    .requiredOption('-a, --archive <name>', 'target archive (created if missing)', checkArchiveName)
+    .option('-f, --folder <path>', 'target folder, "/"-separated (default: the received folder, Inbox)')
+    .option('--json', 'print the summary as JSON')
+    .action(importAction((file) => createMboxSource(file), (o, config) => ({ archive: o.archive, folder: folderOf(o, config) })));
+
+  command(importCommand, 'maildir', 'import a Maildir; its subfolders become archive folders')
+    .argument('<dir>', 'Maildir directory (with cur/ and new/)')
+    .requiredOption('-a, --archive <name>', 'target archive (created if missing)', checkArchiveName)
+    .option('-f, --folder <path>', 'put the Maildir under this folder instead of the archive top level')
+    .option('--json', 'print the summary as JSON')
+    .action(
+      importAction(
+        (dir) => createMaildirSource(dir),
+        (o, config) => {
+          const base = o.folder === undefined ? [] : parseFolderPath(o.folder);
+          // The Maildir's own messages are its inbox; subfolders sit beside it (or under --folder).
+          return { archive: o.archive, folder: base, rootFolder: base.length ? base : [config.folders.received] };
+        },
+      ),
+    );
+
+  command(program, 'verify', 're-hash every stored message and check every reference')
+    .option('--json', 'print the report as JSON')
+    .action(async (options: CommonOptions) =>
+      withCoffer(options, async (coffer) => {
+        const report = await runVerify(coffer, context);
+        printVerifyReport(report, context, options.json === true);
+        return report.problems.length ? ExitCodes.Failure : ExitCodes.Ok;
+      }),
+    );
+
+  command(program, 'stats', 'messages and bytes per archive, and store totals')
+    .option('--json', 'print as JSON')
+    .action(async (options: CommonOptions) =>
+      withCoffer(options, async (coffer) => {
+        printStats(await collectStats(coffer), context, options.json === true);
+        return ExitCodes.Ok;
+      }),
+    );
+
+  command(program, 'folders', 'the folder tree of an archive with counts, UIDVALIDITY and UIDNEXT')
+    .argument('<archive>', 'archive name')
+    .option('--json', 'print as JSON')
+    .action(async (archive: string, options: CommonOptions) =>
+      withCoffer(options, async (coffer) => {
+        printFolders(archive, await listFolders(coffer, archive), context, options.json === true);
+        return ExitCodes.Ok;
+      }),
+    );
+
+  command(program, 'show', 'show one archived message')
+    .argument('<archive>', 'archive name')
+    .argument('<folder>', 'folder path, "/"-separated')
+    .argument('<uid>', 'message UID', parseUid)
+    .option('--raw', 'write exactly the archived bytes to stdout')
+    .option('--json', 'print the metadata as JSON')
+    .action(async (archive: string, folder: string, uid: number, options: CommonOptions & { raw?: boolean }) =>
+      withCoffer(options, async (coffer) => {
+        const shown = await findMessage(coffer, archive, folder, uid);
+        if (options.raw) await writeRaw(coffer, shown, context);
+        else printMessage(shown, context, options.json === true);
+        return ExitCodes.Ok;
+      }),
+    );
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    return reportError(err, context);
+  }
+}
+
+interface ImportOptions extends CommonOptions {
+  archive: string;
+  folder?: string;
+  recursive?: boolean;
+}
+
+function parseUid(value: string): number {
+  const uid = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(uid) || uid < 1 || uid > 0xffffffff) {
+    throw new CofferError(ErrorCodes.InvalidArgument, `invalid uid "${value}": a number from 1 to 4294967295`);
+  }
+  return uid;
+}
+
+function reportError(err: unknown, context: CliContext): number {
+  if (err instanceof CommanderError) {
+    // Help and version requests end through here too, with exit code 0.
+    return err.exitCode === 0 ? ExitCodes.Ok : ExitCodes.BadConfig;
+  }
+  if (err instanceof ConfigError) {
+    for (const problem of err.problems) printLine(context.stderr, problem);
+    return ExitCodes.BadConfig;
+  }
+  if (err instanceof CofferError && err.code === ErrorCodes.InvalidArgument) {
+    printLine(context.stderr, `coffer: ${err.message}`);
+    return ExitCodes.BadConfig;
+  }
+  if (err instanceof CofferError) {
+    printLine(context.stderr, `coffer: ${err.message}`);
+    return ExitCodes.Failure;
+  }
+  printLine(context.stderr, `coffer: unexpected error: ${describeError(err)}`);
+  if (err instanceof Error && err.stack) printLine(context.stderr, err.stack);
+  return ExitCodes.Failure;
+}

@@ -1,0 +1,304 @@
+// The configuration schema: every key, its validation and its default. This file is THE one place
+// defaults live; load.ts only reads YAML, maps problems to file positions and resolves paths.
+// Cross-references (grants → archives, endpoints → archives, unique names and addresses) are
+// checked here too, so every problem carries a key path that load.ts can point at.
+
+import { isIP, isIPv6 } from 'node:net';
+import { resolve } from 'node:path';
+import * as z from 'zod';
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export const USER_ROLES = ['user', 'admin', 'auditor'] as const;
+export const ARCHIVE_PERMISSIONS = ['read', 'read,delete'] as const;
+
+/** Prefix of the password hashes printed by `coffer hash-password`. */
+export const PASSWORD_HASH_PREFIX = 'scrypt$';
+
+// Archive names end up in IMAP mailbox paths and store keys, so "/" (the IMAP hierarchy
+// delimiter) and whitespace are out; "@" is allowed because names are often addresses.
+const ARCHIVE_NAME = /^[A-Za-z0-9._@-]{1,64}$/;
+
+// Deliberately simple: local@domain, no whitespace, no second "@", a dotted domain of letters,
+// digits and hyphens (Unicode letters allowed for IDNs). Full RFC 5322 syntax (quoted local
+// parts, domain literals) is not worth accepting for archive and journal addresses.
+const EMAIL =
+  /^[^\s@"<>()[\],;:\\]{1,64}@(?=.{1,253}$)[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?(?:\.[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?)*$/u;
+
+const HOSTNAME = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/;
+
+/** Lower-cased form used to compare addresses and names; mail routing ignores case. */
+export function normalizeAddress(address: string): string {
+  return address.toLowerCase();
+}
+
+/** Validates `host:port` or `[v6]:port`; returns an error message or null. */
+export function checkHostPort(value: string): string | null {
+  const bracketed = /^\[([^\]]+)\]:(\d{1,5})$/.exec(value);
+  const plain = /^([^:[\]]+):(\d{1,5})$/.exec(value);
+  const host = bracketed?.[1] ?? plain?.[1];
+  const port = bracketed?.[2] ?? plain?.[2];
+  if (host === undefined || port === undefined) {
+    return `expected "host:port" or "[ipv6]:port", got "${value}"`;
+  }
+  if (bracketed !== null && !isIPv6(host)) return `"${host}" is not an IPv6 address`;
+  if (plain !== null && !HOSTNAME.test(host)) return `"${host}" is not a valid host name or IPv4 address`;
+  const portNumber = Number(port);
+  if (portNumber < 1 || portNumber > 65535) return `port ${port} is out of range 1-65535`;
+  return null;
+}
+
+/** Validates an IPv4 or IPv6 CIDR block such as `10.0.0.0/8`; returns an error message or null. */
+export function checkCidr(value: string): string | null {
+  const slash = value.lastIndexOf('/');
+  if (slash < 0) return `expected a CIDR block such as "10.0.0.0/8" or "::1/128", got "${value}"`;
+  const address = value.slice(0, slash);
+  const prefix = value.slice(slash + 1);
+  const family = isIP(address);
+  if (family === 0) return `"${address}" is not an IP address`;
+  const max = family === 4 ? 32 : 128;
+  if (!/^\d{1,3}$/.test(prefix) || Number(prefix) > max) {
+    return `prefix length "${prefix}" must be 0-${max} for an IPv${family} address`;
+  }
+  return null;
+}
+
+const hostPort = z.string().check((ctx) => {
+  const problem = checkHostPort(ctx.value);
+  if (problem !== null) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
+});
+
+const cidr = z.string().check((ctx) => {
+  const problem = checkCidr(ctx.value);
+  if (problem !== null) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
+});
+
+const email = z.string().regex(EMAIL, { error: (issue) => `invalid email address ${JSON.stringify(issue.input)}` });
+
+const path = z.string().min(1, { error: 'must not be empty' });
+
+const archiveName = z
+  .string()
+  .regex(ARCHIVE_NAME, {
+    error: 'archive names are 1-64 characters: letters, digits, ".", "_", "-" and "@"',
+  })
+  // "." and ".." would be traversal-looking names wherever the name becomes a path segment.
+  .refine((name) => name !== '.' && name !== '..', { error: 'archive name must not be "." or ".."' });
+
+const archive = z
+  .object({
+    name: archiveName,
+    address: email.optional(),
+    aliases: z.array(email).default([]),
+  })
+  .strict();
+
+const user = z
+  .object({
+    name: z.string().min(1, { error: 'must not be empty' }),
+    passwordHash: z.string().startsWith(PASSWORD_HASH_PREFIX, {
+      error: `must be a "${PASSWORD_HASH_PREFIX}..." hash as printed by \`coffer hash-password\``,
+    }),
+    role: z.enum(USER_ROLES).default('user'),
+    archives: z.record(z.string(), z.enum(ARCHIVE_PERMISSIONS)).default({}),
+  })
+  .strict();
+
+const endpoint = z
+  .object({
+    address: email,
+    archive: z.string(),
+    allowFrom: z.array(cidr).default(['127.0.0.0/8', '::1/128']),
+  })
+  .strict();
+
+// A file with both missing reads better as "give both" than as two type errors.
+const tlsFile = z.string({
+  error: (issue) => (issue.input === undefined ? 'tls needs both cert and key' : undefined),
+}).min(1, { error: 'must not be empty' });
+
+function notImplemented(what: string) {
+  return z.array(z.unknown()).superRefine((entries, ctx) => {
+    if (entries.length > 0) ctx.addIssue({ code: 'custom', message: `${what} are not implemented yet`, path: [0] });
+  });
+}
+
+export interface ConfigSchemaOptions {
+  /** Environment consulted for defaults ($COFFER_DATA). */
+  env: NodeJS.ProcessEnv;
+  /** Directory a relative $COFFER_DATA is resolved against. */
+  cwd: string;
+}
+
+/**
+ * Builds the schema. It is a factory because one default depends on the environment and
+ * reading env at import time is forbidden (convention 1). $COFFER_DATA is resolved against cwd
+ * here: it comes from the shell, unlike paths in the file, which load.ts resolves against the
+ * file's directory.
+ */
+export function createConfigSchema(options: ConfigSchemaOptions) {
+  const dataEnv = options.env.COFFER_DATA;
+  const defaultDataDir = dataEnv !== undefined && dataEnv !== '' ? resolve(options.cwd, dataEnv) : './data';
+
+  return z
+    .object({
+      dataDir: path.default(defaultDataDir),
+      encryption: z.object({ keyFile: path }).strict().optional(),
+      tls: z.object({ cert: tlsFile, key: tlsFile }).strict().optional(),
+      log: z
+        .object({ level: z.enum(LOG_LEVELS).default('info') })
+        .strict()
+        .prefault({}),
+      folders: z
+        .object({
+          received: z.string().min(1, { error: 'must not be empty' }).default('Inbox'),
+          sent: z.string().min(1, { error: 'must not be empty' }).default('Sent'),
+        })
+        .strict()
+        .prefault({}),
+      archives: z.array(archive).default([]),
+      users: z.array(user).default([]),
+      compliance: z
+        .object({ adminArchiveAccess: z.boolean().default(false) })
+        .strict()
+        .prefault({}),
+      smtp: z
+        .object({
+          listen: z.array(hostPort).default(['127.0.0.1:2525']),
+          endpoints: z.array(endpoint).default([]),
+        })
+        .strict()
+        .prefault({}),
+      imap: z
+        .object({
+          starttls: hostPort.nullable().default('127.0.0.1:1143'),
+          tls: hostPort.nullable().default('127.0.0.1:1993'),
+        })
+        .strict()
+        .prefault({}),
+      profiles: notImplemented('archiving profiles').default([]),
+      retention: notImplemented('retention policies').default([]),
+    })
+    .strict()
+    // Run even when other keys have errors, so one pass reports every problem. The value may then
+    // be partly invalid, which is why checkReferences narrows from unknown.
+    .superRefine((value, ctx) => checkReferences(value, ctx), { when: () => true });
+}
+
+export type ConfigSchema = ReturnType<typeof createConfigSchema>;
+
+type DeepReadonly<T> = T extends (infer E)[]
+  ? readonly DeepReadonly<E>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+/** The loaded configuration: validated, defaults applied, paths absolute, deeply frozen. */
+export type Config = DeepReadonly<
+  z.output<ConfigSchema> & {
+    /** Absolute path of the file it came from; null for the embedded default. */
+    configFile: string | null;
+  }
+>;
+export type ArchiveConfig = Config['archives'][number];
+export type UserConfig = Config['users'][number];
+export type EndpointConfig = Config['smtp']['endpoints'][number];
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export type UserRole = (typeof USER_ROLES)[number];
+export type ArchivePermission = (typeof ARCHIVE_PERMISSIONS)[number];
+
+// --- cross-reference checks -------------------------------------------------------------------
+
+type Ctx = z.RefinementCtx;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function entries(value: unknown): [number, Record<string, unknown>][] {
+  if (!Array.isArray(value)) return [];
+  const out: [number, Record<string, unknown>][] = [];
+  value.forEach((item: unknown, index) => {
+    if (isRecord(item)) out.push([index, item]);
+  });
+  return out;
+}
+
+function checkReferences(value: unknown, ctx: Ctx): void {
+  if (!isRecord(value)) return;
+
+  // Archive names: unique ignoring case, because they become IMAP mailbox names and clients
+  // (and case-insensitive file systems) cannot tell "Alice" from "alice".
+  const archiveNames = new Map<string, string>(); // lower-case → name as written
+  const addressOwner = new Map<string, string>(); // lower-case address → owner description
+  const archives = entries(value.archives);
+  for (const [index, item] of archives) {
+    const name = item.name;
+    if (typeof name !== 'string') continue;
+    const key = name.toLowerCase();
+    if (archiveNames.has(key)) {
+      ctx.addIssue({ code: 'custom', message: `duplicate archive name "${name}"`, path: ['archives', index, 'name'] });
+    } else {
+      archiveNames.set(key, name);
+    }
+  }
+
+  // An address routes mail to exactly one archive; two owners would make routing ambiguous.
+  const claim = (address: unknown, owner: string, path: (string | number)[]): void => {
+    if (typeof address !== 'string') return;
+    const key = normalizeAddress(address);
+    const previous = addressOwner.get(key);
+    if (previous !== undefined) {
+      ctx.addIssue({ code: 'custom', message: `address "${address}" is already used by ${previous}`, path });
+    } else {
+      addressOwner.set(key, owner);
+    }
+  };
+  for (const [index, item] of archives) {
+    const owner = typeof item.name === 'string' ? `archive "${item.name}"` : `archives[${index}]`;
+    claim(item.address, owner, ['archives', index, 'address']);
+    if (Array.isArray(item.aliases)) {
+      item.aliases.forEach((alias: unknown, aliasIndex) => {
+        claim(alias, owner, ['archives', index, 'aliases', aliasIndex]);
+      });
+    }
+  }
+
+  const smtp = isRecord(value.smtp) ? value.smtp : {};
+  for (const [index, item] of entries(smtp.endpoints)) {
+    // A journal endpoint address that is also an archive address could not be told apart on intake.
+    claim(item.address, `smtp.endpoints[${index}]`, ['smtp', 'endpoints', index, 'address']);
+    checkArchiveReference(item.archive, archiveNames, ctx, ['smtp', 'endpoints', index, 'archive']);
+  }
+
+  // User names are login names; IMAP clients and people type them in any case.
+  const userNames = new Set<string>();
+  for (const [index, item] of entries(value.users)) {
+    if (typeof item.name === 'string') {
+      const key = item.name.toLowerCase();
+      if (userNames.has(key)) {
+        ctx.addIssue({ code: 'custom', message: `duplicate user name "${item.name}"`, path: ['users', index, 'name'] });
+      }
+      userNames.add(key);
+    }
+    if (isRecord(item.archives)) {
+      for (const grant of Object.keys(item.archives)) {
+        checkArchiveReference(grant, archiveNames, ctx, ['users', index, 'archives', grant]);
+      }
+    }
+  }
+}
+
+// References must match the archive name exactly: other modules look grants up by name, and a
+// case-only mismatch silently granting nothing would be worse than an error at startup.
+function checkArchiveReference(
+  reference: unknown,
+  archiveNames: ReadonlyMap<string, string>,
+  ctx: Ctx,
+  path: (string | number)[],
+): void {
+  if (typeof reference !== 'string') return;
+  const configured = archiveNames.get(reference.toLowerCase());
+  if (configured === reference) return;
+  const hint = configured === undefined ? '' : ` (did you mean "${configured}"?)`;
+  ctx.addIssue({ code: 'custom', message: `archive "${reference}" is not configured${hint}`, path });
+}

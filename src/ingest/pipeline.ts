@@ -1,0 +1,74 @@
+// THE write path. Every source hands raw bytes plus provenance to ingest(): the bytes are hashed,
+// parsed and sealed on a worker, routed to their archives and folders, and committed by the
+// store's single writer in one atomic, fsync'd batch. The promise resolves only once durable.
+import type { ArchiveStore } from '../store/store.js';
+import type { CommitResult, Writer } from '../store/writer.js';
+import { placeInTargets, type AddressBook, type Target } from './route.js';
+import { WorkerPool } from './worker-pool.js';
+
+export interface IngestRequest {
+  raw: Buffer;
+  /** Where the bytes came from, kept with each listing (file path, mbox#n, SMTP session, …). */
+  origin: string;
+  /** A date the source knows (mbox postmark, SMTP arrival); used when the message has none. */
+  receivedAt?: Date;
+  targets: readonly Target[];
+}
+
+export interface IngestOutcome extends CommitResult {
+  /** Why the message was flagged as not cleanly parseable; empty when clean. */
+  problems: string[];
+}
+
+export interface IngestOptions {
+  store: ArchiveStore;
+  addressBook: AddressBook;
+  encryptionKey: Buffer | null;
+  workers?: number;
+}
+
+export class IngestPipeline {
+  private readonly writer: Writer;
+  private readonly pool: WorkerPool;
+  private readonly addressBook: AddressBook;
+  private inOrder: Promise<void> = Promise.resolve();
+
+  constructor(options: IngestOptions) {
+    this.writer = options.store.getWriter();
+    this.pool = new WorkerPool(options.encryptionKey, options.workers);
+    this.addressBook = options.addressBook;
+  }
+
+  async ingest(request: IngestRequest): Promise<IngestOutcome> {
+    const preparing = this.pool.prepare(request.raw);
+    // Workers finish out of order; commits are queued in arrival order so that UIDs follow the
+    // source's order (an mbox, a mailbox, an SMTP queue), whatever the workers' timing.
+    const previous = this.inOrder;
+    const committing = preparing.then(async (content) => {
+      await previous;
+      const placements = placeInTargets(content, request.targets, this.addressBook, request.origin, request.receivedAt);
+      const result = this.writer.commit({ sha: content.sha, size: content.size, sealedBlob: content.sealedBlob, sealedMeta: content.sealedMeta, placements });
+      return { result, problems: content.problems };
+    });
+    this.inOrder = committing.then(
+      () => undefined,
+      () => undefined,
+    );
+    const { result, problems } = await committing;
+    return { ...(await result), problems };
+  }
+
+  /** Creates an archive folder ahead of any message (an import into a new archive). */
+  ensureFolder(target: Target): Promise<unknown> {
+    return this.writer.ensureFolder(target.archive, target.folder);
+  }
+
+  async close(): Promise<void> {
+    await this.writer.drain();
+    await this.pool.close();
+  }
+}
+
+export function createIngestPipeline(options: IngestOptions): IngestPipeline {
+  return new IngestPipeline(options);
+}

@@ -1,0 +1,87 @@
+// A fixed pool of worker threads running prepareContent, one per core. Requests go to the worker
+// with the fewest in flight; a worker that dies fails its requests and is replaced.
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { CofferError, ErrorCodes } from '../errors.js';
+import type { PreparedContent } from './prepare.js';
+
+interface Pending {
+  resolve: (content: PreparedContent) => void;
+  reject: (err: unknown) => void;
+}
+
+interface PoolWorker {
+  worker: Worker;
+  pending: Map<number, Pending>;
+}
+
+type Reply = { id: number; result: PreparedContent } | { id: number; error: string };
+
+// The worker is TypeScript under tsx (tests, development) and JavaScript once built; a
+// TypeScript worker needs tsx's loader, which workers do not inherit from the parent thread.
+function createPrepareWorker(key: Buffer | null): Worker {
+  const options = { workerData: { key } };
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./prepare-worker.js', import.meta.url), options);
+  const tsxApi = import.meta.resolve('tsx/esm/api');
+  const entry = new URL('./prepare-worker.ts', import.meta.url).href;
+  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(bootstrap, { ...options, eval: true });
+}
+
+export class WorkerPool {
+  private readonly workers: PoolWorker[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(
+    private readonly key: Buffer | null,
+    size = Math.max(1, availableParallelism()),
+  ) {
+    for (let i = 0; i < size; i++) this.workers.push(this.spawn());
+  }
+
+  prepare(raw: Buffer): Promise<PreparedContent> {
+    if (this.closed) return Promise.reject(new CofferError(ErrorCodes.StoreUnavailable, 'ingest is shut down'));
+    const target = this.workers.reduce((best, w) => (w.pending.size < best.pending.size ? w : best));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      target.pending.set(id, { resolve, reject });
+      target.worker.postMessage({ id, raw });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+  }
+
+  private spawn(): PoolWorker {
+    const worker = createPrepareWorker(this.key);
+    const entry: PoolWorker = { worker, pending: new Map() };
+    worker.on('message', (reply: Reply) => {
+      const pending = entry.pending.get(reply.id);
+      if (!pending) return;
+      entry.pending.delete(reply.id);
+      if ('error' in reply) pending.reject(new CofferError(ErrorCodes.StoreUnavailable, `message preparation failed: ${reply.error}`));
+      else pending.resolve(revive(reply.result));
+    });
+    const fail = (err: unknown): void => {
+      for (const pending of entry.pending.values()) pending.reject(err);
+      entry.pending.clear();
+      if (this.closed) return;
+      const index = this.workers.indexOf(entry);
+      if (index !== -1) this.workers[index] = this.spawn();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => {
+      if (!this.closed) fail(new CofferError(ErrorCodes.StoreUnavailable, `ingest worker exited with code ${code}`, { temporary: true }));
+    });
+    return entry;
+  }
+}
+
+// Structured clone turns Buffers into plain Uint8Arrays.
+function revive(content: PreparedContent): PreparedContent {
+  const buffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { ...content, sha: buffer(content.sha), sealedBlob: buffer(content.sealedBlob), sealedMeta: buffer(content.sealedMeta) };
+}

@@ -1,0 +1,94 @@
+// The store's keyspaces: one LevelDB at <dataDir>/store, one named sublevel per keyspace. This
+// comment is the single description of the on-disk layout. Keys are binary and fixed-width where
+// numeric (big-endian), so they sort; values are msgpack records (records.ts) unless noted.
+//
+//   info        'info'                          → StoreInfo (format version, key check)
+//               'counters'                      → Counters
+//   blob        sha256(32)                      → sealed raw message bytes (compressed, maybe encrypted)
+//   message     sha256(32)                      → sealed MessageMeta
+//   archive     utf8 archive name               → ArchiveRecord
+//   folder      folderId(u32)                   → FolderRecord
+//   folderPath  archiveId(u32) + utf8 path      → folderId(u32)     path segments joined by '/'
+//   entry       folderId(u32) + uid(u32)        → EntryRecord       a message listed in a folder
+//   entrySha    folderId(u32) + sha256(32)      → uid(u32)          dedupe within a folder
+//   ref         sha256(32) + folderId(u32) + uid(u32) → empty       every listing of a message
+//   change      seq(u64)                        → folderId(u32) + uid(u32) + sha256(32)
+//                                                 append-only feed of new listings, in commit order
+//
+// A message, its metadata, its listings, refs, change records, folder and counter updates are
+// written in one batch, so a crash leaves either all of them or none.
+
+export const FORMAT_VERSION = 1;
+
+export const Sublevels = {
+  info: 'info',
+  blob: 'blob',
+  message: 'message',
+  archive: 'archive',
+  folder: 'folder',
+  folderPath: 'folderPath',
+  entry: 'entry',
+  entrySha: 'entrySha',
+  ref: 'ref',
+  change: 'change',
+} as const;
+
+export type SublevelName = (typeof Sublevels)[keyof typeof Sublevels];
+
+export const SHA_BYTES = 32;
+export const PATH_SEPARATOR = '/';
+
+export function u32(value: number): Buffer {
+  const key = Buffer.allocUnsafe(4);
+  key.writeUInt32BE(value);
+  return key;
+}
+
+export function u64(value: number): Buffer {
+  const key = Buffer.allocUnsafe(8);
+  key.writeBigUInt64BE(BigInt(value));
+  return key;
+}
+
+export const keys = {
+  folder: (folderId: number): Buffer => u32(folderId),
+  folderPath: (archiveId: number, path: readonly string[]): Buffer =>
+    Buffer.concat([u32(archiveId), Buffer.from(path.join(PATH_SEPARATOR), 'utf8')]),
+  folderPathPrefix: (archiveId: number): Buffer => u32(archiveId),
+  entry: (folderId: number, uid: number): Buffer => Buffer.concat([u32(folderId), u32(uid)]),
+  entryPrefix: (folderId: number): Buffer => u32(folderId),
+  entrySha: (folderId: number, sha: Buffer): Buffer => Buffer.concat([u32(folderId), sha]),
+  ref: (sha: Buffer, folderId: number, uid: number): Buffer => Buffer.concat([sha, u32(folderId), u32(uid)]),
+  change: (seq: number): Buffer => u64(seq),
+};
+
+export interface Listing {
+  folderId: number;
+  uid: number;
+  sha: Buffer;
+}
+
+export function decodeEntryKey(key: Buffer): { folderId: number; uid: number } {
+  return { folderId: key.readUInt32BE(0), uid: key.readUInt32BE(4) };
+}
+
+export function decodeRefKey(key: Buffer): Listing {
+  return { sha: key.subarray(0, SHA_BYTES), folderId: key.readUInt32BE(SHA_BYTES), uid: key.readUInt32BE(SHA_BYTES + 4) };
+}
+
+export function encodeChange(listing: Listing): Buffer {
+  return Buffer.concat([u32(listing.folderId), u32(listing.uid), listing.sha]);
+}
+
+export function decodeChange(value: Buffer): Listing {
+  return { folderId: value.readUInt32BE(0), uid: value.readUInt32BE(4), sha: value.subarray(8, 8 + SHA_BYTES) };
+}
+
+/** Range options selecting every key that starts with prefix (prefixes here never are all 0xff). */
+export function prefixRange(prefix: Buffer): { gte: Buffer; lt: Buffer } {
+  const upper = Buffer.from(prefix);
+  let i = upper.length - 1;
+  while (i >= 0 && upper[i] === 0xff) upper[i--] = 0;
+  upper[i] = (upper[i] ?? 0) + 1;
+  return { gte: prefix, lt: upper };
+}

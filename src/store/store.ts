@@ -1,0 +1,230 @@
+// Opens the archive store and answers every read. Writes go only through the Writer (writer.ts),
+// which the ingest pipeline owns; this facade hands out one writer per open store.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Level } from 'level';
+import { CofferError, ErrorCodes } from '../errors.js';
+import { decodeRecord, encodeRecord } from './codec.js';
+import { decodeChange, decodeEntryKey, decodeRefKey, FORMAT_VERSION, keys, prefixRange, Sublevels, type Listing, type SublevelName } from './layout.js';
+import type { ArchiveRecord, Counters, EntryRecord, FolderRecord, MessageMeta, StoreInfo } from './records.js';
+import { createSealer, type Sealer } from './sealing.js';
+import { Writer } from './writer.js';
+
+export interface StoreOptions {
+  dataDir: string;
+  /** AES-256 key (32 bytes) when content is to be encrypted at rest. */
+  encryptionKey: Buffer | null;
+}
+
+type Database = Level<Buffer, Buffer>;
+
+function makeSublevel(db: Database, name: SublevelName) {
+  return db.sublevel<Buffer, Buffer>(name, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+}
+
+export type Keyspaces = Record<SublevelName, ReturnType<typeof makeSublevel>>;
+
+const INFO_KEY = Buffer.from('info');
+const COUNTERS_KEY = Buffer.from('counters');
+const KEY_CHECK_PLAIN = Buffer.from('coffer key check');
+
+export const INITIAL_COUNTERS: Counters = {
+  nextArchiveId: 1,
+  nextFolderId: 1,
+  nextChange: 1,
+  lastUidValidity: 0,
+  messages: 0,
+  rawBytes: 0,
+  storedBytes: 0,
+};
+
+export class ArchiveStore {
+  readonly dataDir: string;
+  readonly sealer: Sealer;
+  readonly info: StoreInfo;
+  private readonly db: Database;
+  private readonly spaces: Keyspaces;
+  private writer: Writer | undefined;
+
+  private constructor(dataDir: string, db: Database, spaces: Keyspaces, sealer: Sealer, info: StoreInfo) {
+    this.dataDir = dataDir;
+    this.db = db;
+    this.spaces = spaces;
+    this.sealer = sealer;
+    this.info = info;
+  }
+
+  static async open(options: StoreOptions): Promise<ArchiveStore> {
+    const location = join(options.dataDir, 'store');
+    try {
+      mkdirSync(location, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw new CofferError(ErrorCodes.StoreUnavailable, `cannot create data directory ${options.dataDir}`, { cause: err });
+    }
+    const db: Database = new Level<Buffer, Buffer>(location, {
+      keyEncoding: 'buffer',
+      valueEncoding: 'buffer',
+      writeBufferSize: 16 * 1024 * 1024,
+      maxFileSize: 8 * 1024 * 1024,
+    });
+    try {
+      await db.open();
+    } catch (err) {
+      const code = (err as { cause?: { code?: string }; code?: string }).cause?.code ?? (err as { code?: string }).code;
+      if (code === 'LEVEL_LOCKED') {
+        throw new CofferError(ErrorCodes.StoreLocked, `the store in ${options.dataDir} is in use by another Coffer process (is the daemon running?)`, { cause: err });
+      }
+      throw new CofferError(ErrorCodes.StoreUnavailable, `cannot open the store in ${options.dataDir}`, { cause: err });
+    }
+    try {
+      const spaces = Object.fromEntries(Object.values(Sublevels).map((name) => [name, makeSublevel(db, name)])) as Keyspaces;
+      const sealer = createSealer(options.encryptionKey);
+      const info = await loadOrCreateInfo(db, spaces, sealer, options);
+      return new ArchiveStore(options.dataDir, db, spaces, sealer, info);
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+  }
+
+  /** The store's only writer. Ingest owns it; nothing else writes. */
+  getWriter(): Writer {
+    this.writer ??= new Writer(this.db, this.spaces, this.sealer, this.info);
+    return this.writer;
+  }
+
+  async close(): Promise<void> {
+    await this.writer?.drain();
+    await this.db.close();
+  }
+
+  async counters(): Promise<Counters> {
+    if (this.writer) return this.writer.currentCounters();
+    const value = await this.spaces.info.get(COUNTERS_KEY);
+    return value ? decodeRecord<Counters>(value) : { ...INITIAL_COUNTERS };
+  }
+
+  async listArchives(): Promise<ArchiveRecord[]> {
+    const archives: ArchiveRecord[] = [];
+    for await (const value of this.spaces.archive.values()) archives.push(decodeRecord<ArchiveRecord>(value));
+    return archives.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async getArchive(name: string): Promise<ArchiveRecord | undefined> {
+    const value = await this.spaces.archive.get(Buffer.from(name, 'utf8'));
+    return value && decodeRecord<ArchiveRecord>(value);
+  }
+
+  async requireArchive(name: string): Promise<ArchiveRecord> {
+    const archive = await this.getArchive(name);
+    if (!archive) throw new CofferError(ErrorCodes.NotFound, `no archive named "${name}"`);
+    return archive;
+  }
+
+  /** Folders of an archive, sorted by path. */
+  async listFolders(archiveId: number): Promise<FolderRecord[]> {
+    const ids: Buffer[] = [];
+    for await (const value of this.spaces.folderPath.values(prefixRange(keys.folderPathPrefix(archiveId)))) ids.push(value);
+    const values = await this.spaces.folder.getMany(ids);
+    return values
+      .filter((value): value is Buffer => value !== undefined)
+      .map((value) => decodeRecord<FolderRecord>(value))
+      .sort((a, b) => comparePaths(a.path, b.path));
+  }
+
+  async getFolder(archiveId: number, path: readonly string[]): Promise<FolderRecord | undefined> {
+    const id = await this.spaces.folderPath.get(keys.folderPath(archiveId, path));
+    return id ? this.getFolderById(id.readUInt32BE(0)) : undefined;
+  }
+
+  async getFolderById(folderId: number): Promise<FolderRecord | undefined> {
+    const value = await this.spaces.folder.get(keys.folder(folderId));
+    return value && decodeRecord<FolderRecord>(value);
+  }
+
+  /** Every listing in a folder, in UID order. */
+  async *entries(folderId: number): AsyncIterable<{ uid: number; entry: EntryRecord }> {
+    for await (const [key, value] of this.spaces.entry.iterator(prefixRange(keys.entryPrefix(folderId)))) {
+      yield { uid: decodeEntryKey(key).uid, entry: decodeRecord<EntryRecord>(value) };
+    }
+  }
+
+  async getEntry(folderId: number, uid: number): Promise<EntryRecord | undefined> {
+    const value = await this.spaces.entry.get(keys.entry(folderId, uid));
+    return value && decodeRecord<EntryRecord>(value);
+  }
+
+  async getMessage(sha: Buffer): Promise<MessageMeta | undefined> {
+    const value = await this.spaces.message.get(sha);
+    return value && decodeRecord<MessageMeta>(this.sealer.open(value, sha));
+  }
+
+  /** The archived bytes, exactly as received. */
+  async readRaw(sha: Buffer): Promise<Buffer> {
+    const value = await this.spaces.blob.get(sha);
+    if (!value) throw new CofferError(ErrorCodes.NotFound, `message ${sha.toString('hex')} is not stored`);
+    return this.sealer.open(value, sha);
+  }
+
+  /** Every folder listing of a stored message. */
+  async listingsOf(sha: Buffer): Promise<Listing[]> {
+    const listings: Listing[] = [];
+    for await (const key of this.spaces.ref.keys(prefixRange(sha))) listings.push(decodeRefKey(key));
+    return listings;
+  }
+
+  /** The change feed from seq on, in commit order. */
+  async *changes(fromSeq = 1): AsyncIterable<Listing & { seq: number }> {
+    for await (const [key, value] of this.spaces.change.iterator({ gte: keys.change(fromSeq) })) {
+      yield { seq: Number(key.readBigUInt64BE(0)), ...decodeChange(value) };
+    }
+  }
+
+  /** Raw access for integrity checking (verify.ts) only. */
+  keyspacesForVerification(): Keyspaces {
+    return this.spaces;
+  }
+}
+
+export function openStore(options: StoreOptions): Promise<ArchiveStore> {
+  return ArchiveStore.open(options);
+}
+
+async function loadOrCreateInfo(db: Database, spaces: Keyspaces, sealer: Sealer, options: StoreOptions): Promise<StoreInfo> {
+  const save = (info: StoreInfo) => db.batch([{ type: 'put', sublevel: spaces.info, key: INFO_KEY, value: encodeRecord(info) }], { sync: true });
+  const existing = await spaces.info.get(INFO_KEY);
+  if (!existing) {
+    const info: StoreInfo = { formatVersion: FORMAT_VERSION, createdAt: Date.now() };
+    if (sealer.encrypts) info.keyCheck = sealer.seal(KEY_CHECK_PLAIN, INFO_KEY);
+    await save(info);
+    return info;
+  }
+  const info = decodeRecord<StoreInfo>(existing);
+  if (info.formatVersion !== FORMAT_VERSION) {
+    throw new CofferError(ErrorCodes.StoreUnavailable, `store format ${info.formatVersion} is not supported by this version (expects ${FORMAT_VERSION})`);
+  }
+  if (info.keyCheck) {
+    if (!sealer.encrypts) {
+      throw new CofferError(ErrorCodes.KeyMissing, `the store in ${options.dataDir} is encrypted: configure encryption.keyFile`);
+    }
+    let plain: Buffer | undefined;
+    try {
+      plain = sealer.open(info.keyCheck, INFO_KEY);
+    } catch {
+      plain = undefined;
+    }
+    if (!plain?.equals(KEY_CHECK_PLAIN)) {
+      throw new CofferError(ErrorCodes.KeyMismatch, `the encryption key in the configured key file does not open the store in ${options.dataDir}`);
+    }
+  } else if (sealer.encrypts) {
+    // Encryption switched on for an existing plain store: new content is encrypted from now on,
+    // and from now on the store refuses to open without this key.
+    info.keyCheck = sealer.seal(KEY_CHECK_PLAIN, INFO_KEY);
+    await save(info);
+  }
+  return info;
+}
+
+export function comparePaths(a: readonly string[], b: readonly string[]): number {
+  return a.join('\u0000').localeCompare(b.join('\u0000'));
+}

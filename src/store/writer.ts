@@ -1,0 +1,267 @@
+// The store's single writer. Every write (a new archive, a folder, a message with its listings)
+// is queued here and committed in groups: each group is one LevelDB batch written with fsync, so
+// a message and everything that refers to it land together, and many messages share one fsync.
+// Only this class assigns archive ids, folder ids, UIDVALIDITY and UIDs, so they never collide.
+import type { Level } from 'level';
+import { decodeRecord, encodeRecord } from './codec.js';
+import { encodeChange, keys, PATH_SEPARATOR, type Listing } from './layout.js';
+import type { ArchiveRecord, Counters, Direction, EntryRecord, FolderRecord, StoreInfo } from './records.js';
+import type { Sealer } from './sealing.js';
+import { INITIAL_COUNTERS, type Keyspaces } from './store.js';
+
+/** Where one message is to be listed. */
+export interface Placement {
+  archive: string;
+  folder: readonly string[];
+  direction: Direction;
+  internalDate: number;
+  origin: string;
+}
+
+/** A message ready to commit: sealed values prepared off the main thread. */
+export interface PreparedMessage {
+  sha: Buffer;
+  size: number;
+  sealedBlob: Buffer;
+  sealedMeta: Buffer;
+  placements: readonly Placement[];
+}
+
+export interface PlacementResult {
+  archive: string;
+  folder: readonly string[];
+  folderId: number;
+  uid: number;
+  /** False when the message was already listed in that folder. */
+  added: boolean;
+}
+
+export interface CommitResult {
+  sha: Buffer;
+  /** False when the content was already stored (deduplicated). */
+  newContent: boolean;
+  placements: PlacementResult[];
+}
+
+export type CommitListener = (listings: readonly (Listing & { archive: string })[]) => void;
+
+type Job =
+  | { kind: 'message'; message: PreparedMessage; resolve: (result: CommitResult) => void; reject: (err: unknown) => void }
+  | { kind: 'folder'; archive: string; folder: readonly string[]; resolve: (result: FolderRecord) => void; reject: (err: unknown) => void };
+
+type Database = Level<Buffer, Buffer>;
+type BatchOp = { type: 'put'; sublevel: Keyspaces[keyof Keyspaces]; key: Buffer; value: Buffer };
+
+const COUNTERS_KEY = Buffer.from('counters');
+const MAX_GROUP = 256;
+
+export class Writer {
+  private readonly queue: Job[] = [];
+  private running: Promise<void> | undefined;
+  private counters: Counters | undefined;
+  private readonly archives = new Map<string, ArchiveRecord>();
+  private readonly folders = new Map<string, FolderRecord>();
+  private readonly listeners = new Set<CommitListener>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly spaces: Keyspaces,
+    readonly sealer: Sealer,
+    readonly info: StoreInfo,
+  ) {}
+
+  commit(message: PreparedMessage): Promise<CommitResult> {
+    return new Promise((resolve, reject) => this.enqueue({ kind: 'message', message, resolve, reject }));
+  }
+
+  /** Creates the archive and folder when missing (an import names an archive that may not exist yet). */
+  ensureFolder(archive: string, folder: readonly string[]): Promise<FolderRecord> {
+    return new Promise((resolve, reject) => this.enqueue({ kind: 'folder', archive, folder, resolve, reject }));
+  }
+
+  onCommit(listener: CommitListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async currentCounters(): Promise<Counters> {
+    return { ...(await this.loadCounters()) };
+  }
+
+  /** Resolves once everything queued so far is on disk. */
+  async drain(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private enqueue(job: Job): void {
+    this.queue.push(job);
+    this.running ??= this.run().finally(() => {
+      this.running = undefined;
+    });
+  }
+
+  private async run(): Promise<void> {
+    // Let callers queue up what they have ready in this tick before the first group is cut.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (this.queue.length > 0) {
+      const group = this.queue.splice(0, MAX_GROUP);
+      try {
+        await this.writeGroup(group);
+      } catch (err) {
+        // The batch was not written: forget cached state that may include its uncommitted changes.
+        this.counters = undefined;
+        this.archives.clear();
+        this.folders.clear();
+        for (const job of group) job.reject(err);
+      }
+    }
+  }
+
+  private async writeGroup(group: Job[]): Promise<void> {
+    const counters = { ...(await this.loadCounters()) };
+    const ops: BatchOp[] = [];
+    const put = (sublevel: BatchOp['sublevel'], key: Buffer, value: Buffer): void => {
+      ops.push({ type: 'put', sublevel, key, value });
+    };
+    const now = Date.now();
+    const touchedArchives = new Map<string, ArchiveRecord>();
+    const touchedFolders = new Map<string, FolderRecord>();
+
+    const archiveFor = async (name: string): Promise<ArchiveRecord> => {
+      let archive = touchedArchives.get(name) ?? this.archives.get(name);
+      if (!archive) {
+        const stored = await this.spaces.archive.get(Buffer.from(name, 'utf8'));
+        archive = stored ? decodeRecord<ArchiveRecord>(stored) : undefined;
+      }
+      if (!archive) {
+        archive = { id: counters.nextArchiveId++, name, createdAt: now };
+        put(this.spaces.archive, Buffer.from(name, 'utf8'), encodeRecord(archive));
+        touchedArchives.set(name, archive);
+      }
+      return archive;
+    };
+    const folderFor = async (archiveName: string, path: readonly string[]): Promise<FolderRecord> => {
+      const archive = await archiveFor(archiveName);
+      const cacheKey = `${archive.id}${PATH_SEPARATOR}${path.join(PATH_SEPARATOR)}`;
+      let folder = touchedFolders.get(cacheKey);
+      if (folder) return folder;
+      const cached = this.folders.get(cacheKey);
+      if (cached) {
+        folder = { ...cached };
+      } else {
+        const id = await this.spaces.folderPath.get(keys.folderPath(archive.id, path));
+        const stored = id && (await this.spaces.folder.get(id));
+        if (stored) {
+          folder = decodeRecord<FolderRecord>(stored);
+        } else {
+          // A folder's ancestors exist too, as in any IMAP hierarchy (Projects before Projects/2024).
+          if (path.length > 1) await folderFor(archiveName, path.slice(0, -1));
+          // UIDVALIDITY: seconds since epoch, strictly increasing per store, so a folder that is
+          // ever recreated under the same path can never repeat an earlier value.
+          const uidValidity = Math.max(Math.floor(now / 1000), counters.lastUidValidity + 1);
+          counters.lastUidValidity = uidValidity;
+          folder = { id: counters.nextFolderId++, archiveId: archive.id, path: [...path], uidValidity, uidNext: 1, messages: 0, bytes: 0, createdAt: now };
+          put(this.spaces.folderPath, keys.folderPath(archive.id, path), keys.folder(folder.id));
+        }
+      }
+      touchedFolders.set(cacheKey, folder);
+      return folder;
+    };
+
+    // Look up, in two round trips for the whole group, what is already stored.
+    const messages = group.flatMap((job) => (job.kind === 'message' ? [job.message] : []));
+    const storedShas = await this.existing(this.spaces.message, messages.map((m) => m.sha));
+    const pairs: { folder: FolderRecord; sha: Buffer }[] = [];
+    for (const message of messages) {
+      for (const placement of message.placements) pairs.push({ folder: await folderFor(placement.archive, placement.folder), sha: message.sha });
+    }
+    const pairKeys = pairs.map(({ folder, sha }) => keys.entrySha(folder.id, sha));
+    const storedPairs = new Map<string, number>();
+    const pairValues = pairKeys.length ? await this.spaces.entrySha.getMany(pairKeys) : [];
+    pairValues.forEach((value, i) => {
+      if (value) storedPairs.set(pairKeys[i]!.toString('hex'), value.readUInt32BE(0));
+    });
+
+    const results: (CommitResult | FolderRecord)[] = [];
+    const listings: (Listing & { archive: string })[] = [];
+    const newShas = new Set<string>();
+    for (const job of group) {
+      if (job.kind === 'folder') {
+        results.push(await folderFor(job.archive, job.folder));
+        continue;
+      }
+      const { message } = job;
+      const shaHex = message.sha.toString('hex');
+      const newContent = !storedShas.has(shaHex) && !newShas.has(shaHex);
+      if (newContent) {
+        newShas.add(shaHex);
+        put(this.spaces.blob, message.sha, message.sealedBlob);
+        put(this.spaces.message, message.sha, message.sealedMeta);
+        counters.messages += 1;
+        counters.rawBytes += message.size;
+        counters.storedBytes += message.sealedBlob.length + message.sealedMeta.length;
+      }
+      const placements: PlacementResult[] = [];
+      for (const placement of message.placements) {
+        const folder = await folderFor(placement.archive, placement.folder);
+        const pairKey = keys.entrySha(folder.id, message.sha).toString('hex');
+        const existingUid = storedPairs.get(pairKey);
+        if (existingUid !== undefined) {
+          placements.push({ archive: placement.archive, folder: folder.path, folderId: folder.id, uid: existingUid, added: false });
+          continue;
+        }
+        const uid = folder.uidNext++;
+        folder.messages += 1;
+        folder.bytes += message.size;
+        storedPairs.set(pairKey, uid);
+        const entry: EntryRecord = {
+          sha: message.sha,
+          archivedAt: now,
+          internalDate: placement.internalDate,
+          direction: placement.direction,
+          origin: placement.origin,
+        };
+        put(this.spaces.entry, keys.entry(folder.id, uid), encodeRecord(entry));
+        put(this.spaces.entrySha, keys.entrySha(folder.id, message.sha), keys.folder(uid));
+        put(this.spaces.ref, keys.ref(message.sha, folder.id, uid), Buffer.alloc(0));
+        const listing = { folderId: folder.id, uid, sha: message.sha };
+        put(this.spaces.change, keys.change(counters.nextChange++), encodeChange(listing));
+        listings.push({ ...listing, archive: placement.archive });
+        placements.push({ archive: placement.archive, folder: folder.path, folderId: folder.id, uid, added: true });
+      }
+      results.push({ sha: message.sha, newContent, placements });
+    }
+
+    for (const folder of touchedFolders.values()) put(this.spaces.folder, keys.folder(folder.id), encodeRecord(folder));
+    put(this.spaces.info, COUNTERS_KEY, encodeRecord(counters));
+    await this.db.batch(ops, { sync: true });
+
+    this.counters = counters;
+    for (const [name, archive] of touchedArchives) this.archives.set(name, archive);
+    for (const [key, folder] of touchedFolders) this.folders.set(key, folder);
+    group.forEach((job, i) => {
+      const result = results[i];
+      if (job.kind === 'message') job.resolve(result as CommitResult);
+      else job.resolve(result as FolderRecord);
+    });
+    if (listings.length) for (const listener of this.listeners) listener(listings);
+  }
+
+  private async existing(space: Keyspaces[keyof Keyspaces], shas: Buffer[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    if (!shas.length) return found;
+    const values = await space.getMany(shas);
+    values.forEach((value, i) => {
+      if (value) found.add(shas[i]!.toString('hex'));
+    });
+    return found;
+  }
+
+  private async loadCounters(): Promise<Counters> {
+    if (!this.counters) {
+      const stored = await this.spaces.info.get(COUNTERS_KEY);
+      this.counters = stored ? decodeRecord<Counters>(stored) : { ...INITIAL_COUNTERS };
+    }
+    return this.counters;
+  }
+}
