@@ -34,7 +34,10 @@ export interface ImportSummary {
   seconds: number;
 }
 
-const IN_FLIGHT = 64;
+// Enough messages in flight to keep every worker and the group commit busy, few enough bytes
+// that memory stays flat whatever the source holds.
+const MAX_IN_FLIGHT = 512;
+const MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
 const MAX_LISTED = 1000;
 
 export async function runImport(coffer: Coffer, source: FileSource, target: ImportTarget, output: Output): Promise<ImportSummary> {
@@ -70,6 +73,7 @@ export async function runImport(coffer: Coffer, source: FileSource, target: Impo
   bar?.start(await source.totalBytes(), 0, { messages: 0 });
   let done = 0;
   const inFlight = new Set<Promise<void>>();
+  let inFlightBytes = 0;
   for await (const item of source.items()) {
     summary.bytes += item.bytes;
     if (item.kind === 'failure') {
@@ -78,6 +82,8 @@ export async function runImport(coffer: Coffer, source: FileSource, target: Impo
     }
     const folder = item.folder.length ? [...target.folder, ...item.folder] : (target.rootFolder ?? target.folder);
     const request = { raw: item.raw, origin: item.origin, targets: [{ archive: target.archive, folder }], ...(item.receivedAt ? { receivedAt: item.receivedAt } : {}) };
+    const size = item.raw.length;
+    inFlightBytes += size;
     const task: Promise<void> = ingest
       .ingest(request)
       .then(
@@ -86,11 +92,12 @@ export async function runImport(coffer: Coffer, source: FileSource, target: Impo
       )
       .finally(() => {
         inFlight.delete(task);
+        inFlightBytes -= size;
         done += 1;
         bar?.update(summary.bytes, { messages: done });
       });
     inFlight.add(task);
-    if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
+    while (inFlight.size >= MAX_IN_FLIGHT || (inFlightBytes >= MAX_IN_FLIGHT_BYTES && inFlight.size > 0)) await Promise.race(inFlight);
   }
   await Promise.all(inFlight);
   bar?.update(summary.bytes, { messages: done });

@@ -1,7 +1,7 @@
 // The CPU-heavy half of ingest, run on worker threads: hash, parse, seal. Its output is all the
 // single writer needs, so the main thread only routes and commits.
 import { analyzeMessage, type MessageAddresses } from '../mime/analyze.js';
-import { encodeRecord } from '../store/codec.js';
+import { encodeMessageMeta } from '../store/codec.js';
 import type { Sealer } from '../store/sealing.js';
 
 export interface PreparedContent {
@@ -21,7 +21,7 @@ export function prepareContent(raw: Buffer, sealer: Sealer): PreparedContent {
     sha,
     size: raw.length,
     sealedBlob: sealer.seal(raw, sha),
-    sealedMeta: sealer.seal(encodeRecord(meta), sha),
+    sealedMeta: sealer.seal(encodeMessageMeta(meta), sha),
     problems: meta.problems,
     addresses,
   };

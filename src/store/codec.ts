@@ -1,7 +1,13 @@
 // Record encoding: standard msgpack (no msgpackr extensions), so the format is readable by any
 // msgpack implementation. Buffers inside ENVELOPE/BODYSTRUCTURE survive as binary (JSON would
 // turn them into objects and imap-core would put "[object Object]" on the wire).
+import { isDeepStrictEqual } from 'node:util';
 import { Packr } from 'msgpackr';
+import { Directions, type EntryRecord, type MessageMeta } from './records.js';
+
+const ENVELOPE_FROM = 2;
+const ENVELOPE_SENDER = 3;
+const ENVELOPE_REPLY_TO = 4;
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
@@ -11,4 +17,36 @@ export function encodeRecord(value: unknown): Buffer {
 
 export function decodeRecord<T>(bytes: Buffer): T {
   return packr.unpack(bytes) as T;
+}
+
+/**
+ * MessageMeta on disk. imap-core fills ENVELOPE's sender and reply-to with the From addresses when
+ * those headers are absent; storing them once (null = "same as from") saves a sixth of the
+ * metadata, and expanding null back to from is exact because imap-core never leaves them null
+ * unless from is null too.
+ */
+export function encodeMessageMeta(meta: MessageMeta): Buffer {
+  const envelope = [...meta.envelope];
+  for (const index of [ENVELOPE_SENDER, ENVELOPE_REPLY_TO]) if (isDeepStrictEqual(envelope[index], envelope[ENVELOPE_FROM])) envelope[index] = null;
+  return encodeRecord({ ...meta, envelope });
+}
+
+export function decodeMessageMeta(bytes: Buffer): MessageMeta {
+  const meta = decodeRecord<MessageMeta>(bytes);
+  for (const index of [ENVELOPE_SENDER, ENVELOPE_REPLY_TO]) if (meta.envelope[index] === null) meta.envelope[index] = meta.envelope[ENVELOPE_FROM];
+  return meta;
+}
+
+/**
+ * EntryRecord on disk: a positional array, because there is one per listing (tens of millions)
+ * and field names would be a third of each record.
+ *   [sha, archivedAt, internalDate, direction (0 received, 1 sent), origin]
+ */
+export function encodeEntry(entry: EntryRecord): Buffer {
+  return encodeRecord([entry.sha, entry.archivedAt, entry.internalDate, entry.direction === Directions.Sent ? 1 : 0, entry.origin]);
+}
+
+export function decodeEntry(bytes: Buffer): EntryRecord {
+  const [sha, archivedAt, internalDate, direction, origin] = decodeRecord<[Buffer, number, number, number, string]>(bytes);
+  return { sha, archivedAt, internalDate, direction: direction === 1 ? Directions.Sent : Directions.Received, origin };
 }

@@ -12,7 +12,7 @@
 //   entry       folderId(u32) + uid(u32)        → EntryRecord       a message listed in a folder
 //   entrySha    folderId(u32) + sha256(32)      → uid(u32)          dedupe within a folder
 //   ref         sha256(32) + folderId(u32) + uid(u32) → empty       every listing of a message
-//   change      seq(u64)                        → folderId(u32) + uid(u32) + sha256(32)
+//   change      seq(u64)                        → folderId(u32) + uid(u32)
 //                                                 append-only feed of new listings, in commit order
 //
 // A message, its metadata, its listings, refs, change records, folder and counter updates are
@@ -76,13 +76,11 @@ export function decodeRefKey(key: Buffer): Listing {
   return { sha: key.subarray(0, SHA_BYTES), folderId: key.readUInt32BE(SHA_BYTES), uid: key.readUInt32BE(SHA_BYTES + 4) };
 }
 
-export function encodeChange(listing: Listing): Buffer {
-  return Buffer.concat([u32(listing.folderId), u32(listing.uid), listing.sha]);
+export function encodeChange(folderId: number, uid: number): Buffer {
+  return keys.entry(folderId, uid);
 }
 
-export function decodeChange(value: Buffer): Listing {
-  return { folderId: value.readUInt32BE(0), uid: value.readUInt32BE(4), sha: value.subarray(8, 8 + SHA_BYTES) };
-}
+export const decodeChange = decodeEntryKey;
 
 /** Range options selecting every key that starts with prefix (prefixes here never are all 0xff). */
 export function prefixRange(prefix: Buffer): { gte: Buffer; lt: Buffer } {

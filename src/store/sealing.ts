@@ -1,14 +1,16 @@
-// Sealing of stored values: deflate compression, then optional AES-256-GCM encryption. The first
+// Sealing of stored values: Brotli compression, then optional AES-256-GCM encryption. The first
 // byte says what was applied, so stores written with and without a key can be read alike. The
 // record's key is the GCM associated data: a sealed value moved under another key fails to open.
+// Brotli at quality 5 compresses mail ~5% better than deflate at similar speed (bench/README.md);
+// its built-in dictionary helps most on small messages.
 //
-//   [flags u8][payload]                                    flags: 1 = deflated, 2 = encrypted
+//   [flags u8][payload]                                    flags: 1 = Brotli, 2 = encrypted
 //   [flags u8][nonce 12][tag 16][ciphertext]               when encrypted
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
 import { CofferError, ErrorCodes } from '../errors.js';
 
-const DEFLATED = 1;
+const COMPRESSED = 1;
 const ENCRYPTED = 2;
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
@@ -20,17 +22,19 @@ export interface Sealer {
   open(sealed: Buffer, associated: Buffer): Buffer;
 }
 
-export function createSealer(key: Buffer | null, compressionLevel = 6): Sealer {
+export function createSealer(key: Buffer | null, quality = 5): Sealer {
   return {
     encrypts: key !== null,
     seal(plain, associated) {
       let flags = 0;
       let payload = plain;
       if (plain.length > 64) {
-        const deflated = deflateRawSync(plain, { level: compressionLevel });
-        if (deflated.length < plain.length) {
-          payload = deflated;
-          flags |= DEFLATED;
+        const compressed = brotliCompressSync(plain, {
+          params: { [constants.BROTLI_PARAM_QUALITY]: quality, [constants.BROTLI_PARAM_SIZE_HINT]: plain.length },
+        });
+        if (compressed.length < plain.length) {
+          payload = compressed;
+          flags |= COMPRESSED;
         }
       }
       if (!key) return Buffer.concat([Buffer.of(flags), payload]);
@@ -43,7 +47,7 @@ export function createSealer(key: Buffer | null, compressionLevel = 6): Sealer {
     },
     open(sealed, associated) {
       const flags = sealed[0];
-      if (flags === undefined || flags > (DEFLATED | ENCRYPTED)) {
+      if (flags === undefined || flags > (COMPRESSED | ENCRYPTED)) {
         throw new CofferError(ErrorCodes.StoreCorrupt, 'stored value has an unknown format');
       }
       let payload = sealed.subarray(1);
@@ -59,11 +63,11 @@ export function createSealer(key: Buffer | null, compressionLevel = 6): Sealer {
           throw new CofferError(ErrorCodes.StoreCorrupt, 'encrypted value failed authentication (damaged, or wrong key)', { cause: err });
         }
       }
-      if (flags & DEFLATED) {
+      if (flags & COMPRESSED) {
         try {
-          return inflateRawSync(payload);
+          return brotliDecompressSync(payload);
         } catch (err) {
-          throw new CofferError(ErrorCodes.StoreCorrupt, 'compressed value cannot be inflated', { cause: err });
+          throw new CofferError(ErrorCodes.StoreCorrupt, 'compressed value cannot be decompressed', { cause: err });
         }
       }
       return payload;

@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Level } from 'level';
 import { CofferError, ErrorCodes } from '../errors.js';
-import { decodeRecord, encodeRecord } from './codec.js';
+import { decodeEntry, decodeMessageMeta, decodeRecord, encodeRecord } from './codec.js';
 import { decodeChange, decodeEntryKey, decodeRefKey, FORMAT_VERSION, keys, prefixRange, Sublevels, type Listing, type SublevelName } from './layout.js';
 import type { ArchiveRecord, Counters, EntryRecord, FolderRecord, MessageMeta, StoreInfo } from './records.js';
 import { createSealer, type Sealer } from './sealing.js';
@@ -145,18 +145,18 @@ export class ArchiveStore {
   /** Every listing in a folder, in UID order. */
   async *entries(folderId: number): AsyncIterable<{ uid: number; entry: EntryRecord }> {
     for await (const [key, value] of this.spaces.entry.iterator(prefixRange(keys.entryPrefix(folderId)))) {
-      yield { uid: decodeEntryKey(key).uid, entry: decodeRecord<EntryRecord>(value) };
+      yield { uid: decodeEntryKey(key).uid, entry: decodeEntry(value) };
     }
   }
 
   async getEntry(folderId: number, uid: number): Promise<EntryRecord | undefined> {
     const value = await this.spaces.entry.get(keys.entry(folderId, uid));
-    return value && decodeRecord<EntryRecord>(value);
+    return value && decodeEntry(value);
   }
 
   async getMessage(sha: Buffer): Promise<MessageMeta | undefined> {
     const value = await this.spaces.message.get(sha);
-    return value && decodeRecord<MessageMeta>(this.sealer.open(value, sha));
+    return value && decodeMessageMeta(this.sealer.open(value, sha));
   }
 
   /** The archived bytes, exactly as received. */
@@ -174,7 +174,7 @@ export class ArchiveStore {
   }
 
   /** The change feed from seq on, in commit order. */
-  async *changes(fromSeq = 1): AsyncIterable<Listing & { seq: number }> {
+  async *changes(fromSeq = 1): AsyncIterable<{ seq: number; folderId: number; uid: number }> {
     for await (const [key, value] of this.spaces.change.iterator({ gte: keys.change(fromSeq) })) {
       yield { seq: Number(key.readBigUInt64BE(0)), ...decodeChange(value) };
     }

@@ -3,7 +3,7 @@
 // a message and everything that refers to it land together, and many messages share one fsync.
 // Only this class assigns archive ids, folder ids, UIDVALIDITY and UIDs, so they never collide.
 import type { Level } from 'level';
-import { decodeRecord, encodeRecord } from './codec.js';
+import { decodeRecord, encodeEntry, encodeRecord } from './codec.js';
 import { encodeChange, keys, PATH_SEPARATOR, type Listing } from './layout.js';
 import type { ArchiveRecord, Counters, Direction, EntryRecord, FolderRecord, StoreInfo } from './records.js';
 import type { Sealer } from './sealing.js';
@@ -221,11 +221,11 @@ export class Writer {
           direction: placement.direction,
           origin: placement.origin,
         };
-        put(this.spaces.entry, keys.entry(folder.id, uid), encodeRecord(entry));
+        put(this.spaces.entry, keys.entry(folder.id, uid), encodeEntry(entry));
         put(this.spaces.entrySha, keys.entrySha(folder.id, message.sha), keys.folder(uid));
         put(this.spaces.ref, keys.ref(message.sha, folder.id, uid), Buffer.alloc(0));
         const listing = { folderId: folder.id, uid, sha: message.sha };
-        put(this.spaces.change, keys.change(counters.nextChange++), encodeChange(listing));
+        put(this.spaces.change, keys.change(counters.nextChange++), encodeChange(folder.id, uid));
         listings.push({ ...listing, archive: placement.archive });
         placements.push({ archive: placement.archive, folder: folder.path, folderId: folder.id, uid, added: true });
       }
