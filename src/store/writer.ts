@@ -95,16 +95,20 @@ export class Writer {
 
   private enqueue(job: Job): void {
     this.queue.push(job);
-    this.running ??= this.run().finally(() => {
-      this.running = undefined;
-    });
+    if (!this.running) this.running = this.run();
   }
 
   private async run(): Promise<void> {
     // Let callers queue up what they have ready in this tick before the first group is cut.
     await new Promise((resolve) => setImmediate(resolve));
-    while (this.queue.length > 0) {
+    for (;;) {
       const group = this.queue.splice(0, MAX_GROUP);
+      if (group.length === 0) {
+        // Cleared in the same synchronous step that saw the queue empty, so a job queued at any
+        // later moment starts a new run instead of waiting for one that has ended.
+        this.running = undefined;
+        return;
+      }
       try {
         await this.writeGroup(group);
       } catch (err) {
@@ -244,7 +248,9 @@ export class Writer {
       if (job.kind === 'message') job.resolve(result as CommitResult);
       else job.resolve(result as FolderRecord);
     });
-    if (listings.length) for (const listener of this.listeners) listener(listings);
+    // The batch is durable and its callers answered: a failing listener must not look like a
+    // failed write, so listeners run on their own tick where their errors surface on their own.
+    if (listings.length) for (const listener of this.listeners) queueMicrotask(() => listener(listings));
   }
 
   private async existing(space: Keyspaces[keyof Keyspaces], shas: Buffer[]): Promise<Set<string>> {
