@@ -8,8 +8,11 @@ import { readKeyFile } from './store/key-file.js';
 import { openStore, type ArchiveStore } from './store/store.js';
 
 export interface Coffer {
+  /** The configuration in force (replaced on reload). */
   readonly config: Config;
   readonly store: ArchiveStore;
+  /** Applies a reloaded configuration: archive addresses and folder names for routing. */
+  reconfigure(config: Config): void;
   /** The write path; started on first use (it spawns worker threads). */
   ingest(): IngestPipeline;
   close(): Promise<void>;
@@ -19,11 +22,18 @@ export async function openCoffer(config: Config): Promise<Coffer> {
   const encryptionKey = config.encryption ? readKeyFile(config.encryption.keyFile) : null;
   const store = await openStore({ dataDir: config.dataDir, encryptionKey });
   let pipeline: IngestPipeline | undefined;
+  let current = config;
   return {
-    config,
+    get config() {
+      return current;
+    },
     store,
+    reconfigure(next) {
+      current = next;
+      pipeline?.updateRouting(addressBookOf(next), next.folders);
+    },
     ingest() {
-      pipeline ??= createIngestPipeline({ store, addressBook: addressBookOf(config), encryptionKey });
+      pipeline ??= createIngestPipeline({ store, addressBook: addressBookOf(current), folders: current.folders, encryptionKey });
       return pipeline;
     },
     async close() {

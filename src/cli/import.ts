@@ -81,7 +81,7 @@ export async function runImport(coffer: Coffer, source: FileSource, target: Impo
       continue;
     }
     const folder = item.folder.length ? [...target.folder, ...item.folder] : (target.rootFolder ?? target.folder);
-    const request = { raw: item.raw, origin: item.origin, targets: [{ archive: target.archive, folder }], ...(item.receivedAt ? { receivedAt: item.receivedAt } : {}) };
+    const request = { raw: item.raw, origin: item.origin, routing: { kind: 'explicit' as const, targets: [{ archive: target.archive, folder }] }, ...(item.receivedAt ? { receivedAt: item.receivedAt } : {}) };
     const size = item.raw.length;
     inFlightBytes += size;
     const task: Promise<void> = ingest

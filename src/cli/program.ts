@@ -1,10 +1,15 @@
 // The `coffer` command line: parses argv, loads the config (exit 2 when it is invalid), opens the
 // store and runs one command. Exit codes: 0 success, 1 the command found or met a failure
 // (failed imports, store damage, a missing archive), 2 bad configuration or usage.
+import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { openCoffer, type Coffer } from '../app.js';
 import { ConfigError, loadConfig, type Config } from '../config/index.js';
 import { createEmlSource, createMaildirSource, createMboxSource, type FileSource } from '../connectors/files/index.js';
+import { forwardToDaemon } from '../control/client.js';
+import { controlSocketPath } from '../control/framing.js';
+import { runServe } from '../daemon/serve.js';
+import { serveComponents } from '../daemon/components.js';
 import { CofferError, describeError, ErrorCodes } from '../errors.js';
 import { checkArchiveName, parseFolderPath } from './folder-path.js';
 import { listFolders, printFolders } from './folders.js';
@@ -19,6 +24,8 @@ export const ExitCodes = { Ok: 0, Failure: 1, BadConfig: 2 } as const;
 export interface CliContext extends Output {
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** Set when the command runs inside the daemon (via the control socket): its open Coffer. */
+  coffer?: Coffer;
 }
 
 interface CommonOptions {
@@ -28,8 +35,19 @@ interface CommonOptions {
 
 export async function runCli(argv: readonly string[], context: CliContext): Promise<number> {
   let exitCode: number = ExitCodes.Ok;
+  const loadOptions = (options: CommonOptions) => ({ ...(options.config === undefined ? {} : { file: options.config }), env: context.env, cwd: context.cwd });
   const withCoffer = async (options: CommonOptions, action: (coffer: Coffer, config: Config) => Promise<number>): Promise<void> => {
-    const config = loadConfig({ ...(options.config === undefined ? {} : { file: options.config }), env: context.env, cwd: context.cwd });
+    if (context.coffer) {
+      exitCode = await action(context.coffer, context.coffer.config);
+      return;
+    }
+    const config = loadConfig(loadOptions(options));
+    // While the daemon runs it holds the store: the command runs there and prints the same.
+    const forwarded = await forwardToDaemon(controlSocketPath(config.dataDir), { argv: [...argv], cwd: context.cwd }, context);
+    if (forwarded !== null) {
+      exitCode = forwarded;
+      return;
+    }
     const coffer = await openCoffer(config);
     try {
       exitCode = await action(coffer, config);
@@ -53,7 +71,8 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
   const importAction = (makeSource: (path: string, options: ImportOptions) => FileSource, target: (options: ImportOptions, config: Config) => ImportTarget) =>
     async (path: string, options: ImportOptions): Promise<void> =>
       withCoffer(options, async (coffer, config) => {
-        const summary = await runImport(coffer, makeSource(path, options), target(options, config), context);
+        // Paths are the caller's: relative to its working directory, also when run in the daemon.
+        const summary = await runImport(coffer, makeSource(resolve(context.cwd, path), options), target(options, config), context);
         printImportSummary(summary, context, options.json === true);
         return summary.failed > 0 ? ExitCodes.Failure : ExitCodes.Ok;
       });
@@ -133,6 +152,15 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
         return ExitCodes.Ok;
       }),
     );
+
+  command(program, 'serve', 'run the daemon: SMTP journal endpoints and the control socket')
+    .action(async (options: CommonOptions) => {
+      if (context.coffer) throw new CofferError(ErrorCodes.InvalidArgument, 'the daemon is already running');
+      exitCode = await runServe(
+        { ...(options.config === undefined ? {} : { configFile: options.config }), env: context.env, cwd: context.cwd, runCommand: (request, output, coffer) => runCli(request.argv, { ...output, env: context.env, cwd: request.cwd, coffer }) },
+        serveComponents,
+      );
+    });
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

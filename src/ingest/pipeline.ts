@@ -3,7 +3,7 @@
 // store's single writer in one atomic, fsync'd batch. The promise resolves only once durable.
 import type { ArchiveStore } from '../store/store.js';
 import type { CommitResult, Writer } from '../store/writer.js';
-import { placeInTargets, type AddressBook, type Target } from './route.js';
+import { placeMessage, type AddressBook, type FolderNames, type Routing, type Target } from './route.js';
 import { WorkerPool } from './worker-pool.js';
 
 export interface IngestRequest {
@@ -12,7 +12,7 @@ export interface IngestRequest {
   origin: string;
   /** A date the source knows (mbox postmark, SMTP arrival); used when the message has none. */
   receivedAt?: Date;
-  targets: readonly Target[];
+  routing: Routing;
 }
 
 export interface IngestOutcome extends CommitResult {
@@ -23,6 +23,7 @@ export interface IngestOutcome extends CommitResult {
 export interface IngestOptions {
   store: ArchiveStore;
   addressBook: AddressBook;
+  folders: FolderNames;
   encryptionKey: Buffer | null;
   workers?: number;
 }
@@ -30,13 +31,13 @@ export interface IngestOptions {
 export class IngestPipeline {
   private readonly writer: Writer;
   private readonly pool: WorkerPool;
-  private readonly addressBook: AddressBook;
+  private routingContext: { addressBook: AddressBook; folders: FolderNames };
   private inOrder: Promise<void> = Promise.resolve();
 
   constructor(options: IngestOptions) {
     this.writer = options.store.getWriter();
     this.pool = new WorkerPool(options.encryptionKey, options.workers);
-    this.addressBook = options.addressBook;
+    this.routingContext = { addressBook: options.addressBook, folders: options.folders };
   }
 
   async ingest(request: IngestRequest): Promise<IngestOutcome> {
@@ -46,7 +47,7 @@ export class IngestPipeline {
     const previous = this.inOrder;
     const committing = preparing.then(async (content) => {
       await previous;
-      const placements = placeInTargets(content, request.targets, this.addressBook, request.origin, request.receivedAt);
+      const placements = placeMessage(content, request.routing, this.routingContext, request.origin, request.receivedAt);
       const result = this.writer.commit({ sha: content.sha, size: content.size, sealedBlob: content.sealedBlob, sealedMeta: content.sealedMeta, placements });
       return { result, problems: content.problems };
     });
@@ -56,6 +57,11 @@ export class IngestPipeline {
     );
     const { result, problems } = await committing;
     return { ...(await result), problems };
+  }
+
+  /** Archive addresses and folder names changed (config reload): applies to messages routed from now on. */
+  updateRouting(addressBook: AddressBook, folders: FolderNames): void {
+    this.routingContext = { addressBook, folders };
   }
 
   /** Creates an archive folder ahead of any message (an import into a new archive). */

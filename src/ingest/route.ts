@@ -1,6 +1,8 @@
 // Decides where a message is listed: which archives and folders, filed as sent or received, and
-// under which INTERNALDATE. File imports name their target; journal intake (later) derives targets
-// from addresses. Address matching ignores case.
+// under which INTERNALDATE. File imports name their target explicitly. Journaled mail is routed by
+// address: the endpoint's archive always gets a copy, and every archive whose primary or secondary
+// address is the sender (filed as sent) or a recipient (filed as received), with recipients taken
+// from To/Cc/Bcc and from the envelope, which is how Bcc recipients are credited. Case is ignored.
 import type { Direction } from '../store/records.js';
 import { Directions } from '../store/records.js';
 import type { Placement } from '../store/writer.js';
@@ -9,16 +11,68 @@ import type { PreparedContent } from './prepare.js';
 /** Addresses of each configured archive (primary and secondary), lowercased. */
 export type AddressBook = ReadonlyMap<string, ReadonlySet<string>>;
 
+export interface FolderNames {
+  received: string;
+  sent: string;
+}
+
 export interface Target {
   archive: string;
   folder: readonly string[];
 }
 
-export function placeInTargets(content: PreparedContent, targets: readonly Target[], addressBook: AddressBook, origin: string, sourceDate?: Date): Placement[] {
-  return targets.map((target) => {
-    const direction = directionFor(content, addressBook.get(target.archive));
-    return { archive: target.archive, folder: target.folder, direction, origin, internalDate: internalDateOf(content, direction, sourceDate) };
+/** Explicit targets: a file import into a named archive and folder. */
+export interface ExplicitRouting {
+  kind: 'explicit';
+  targets: readonly Target[];
+}
+
+/** Journaled mail: routed by its addresses plus the envelope it arrived with. */
+export interface JournalRouting {
+  kind: 'journal';
+  /** The endpoint's own archive, which always receives a copy. */
+  endpointArchive: string;
+  /** SMTP MAIL FROM, or the journal report's Sender; null for the null sender. */
+  envelopeSender: string | null;
+  /** SMTP RCPT TO (journal addresses removed) or the journal report's recipients. */
+  envelopeRecipients: readonly string[];
+}
+
+export type Routing = ExplicitRouting | JournalRouting;
+
+export interface RoutingContext {
+  addressBook: AddressBook;
+  folders: FolderNames;
+}
+
+export function placeMessage(content: PreparedContent, routing: Routing, context: RoutingContext, origin: string, sourceDate?: Date): Placement[] {
+  const placed = (archive: string, folder: readonly string[], direction: Direction): Placement => ({
+    archive,
+    folder,
+    direction,
+    origin,
+    internalDate: internalDateOf(content, direction, sourceDate),
   });
+  if (routing.kind === 'explicit') {
+    return routing.targets.map((target) => placed(target.archive, target.folder, directionFor(content, context.addressBook.get(target.archive))));
+  }
+  const senders = new Set(content.addresses.from);
+  if (routing.envelopeSender) senders.add(routing.envelopeSender.toLowerCase());
+  const recipients = new Set([...content.addresses.to, ...content.addresses.cc, ...content.addresses.bcc]);
+  for (const address of routing.envelopeRecipients) recipients.add(address.toLowerCase());
+
+  const placements = new Map<string, Placement>();
+  const add = (archive: string, direction: Direction): void => {
+    const folder = direction === Directions.Sent ? context.folders.sent : context.folders.received;
+    placements.set(`${archive}\u0000${direction}`, placed(archive, [folder], direction));
+  };
+  for (const [archive, addresses] of context.addressBook) {
+    if ([...senders].some((address) => addresses.has(address))) add(archive, Directions.Sent);
+    if ([...recipients].some((address) => addresses.has(address))) add(archive, Directions.Received);
+  }
+  const endpointListed = [...placements.values()].some((placement) => placement.archive === routing.endpointArchive);
+  if (!endpointListed) add(routing.endpointArchive, Directions.Received);
+  return [...placements.values()];
 }
 
 /** Sent when the archive's own address is the sender; otherwise received. */

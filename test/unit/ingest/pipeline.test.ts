@@ -9,11 +9,11 @@ import { message, tempDir } from '../helpers.js';
 
 test('messages are committed in submission order whatever the workers timing, and read back byte for byte', async (t) => {
   const store = await openStore({ dataDir: tempDir(t), encryptionKey: null });
-  const ingest = createIngestPipeline({ store, addressBook: new Map(), encryptionKey: null, workers: 2 });
+  const ingest = createIngestPipeline({ store, addressBook: new Map(), folders: { received: 'Inbox', sent: 'Sent' }, encryptionKey: null, workers: 2 });
   try {
     // Large and small messages interleaved, so workers finish out of order.
     const raws = Array.from({ length: 40 }, (_, i) => message({ messageId: `m${i}@x`, body: i % 3 === 0 ? 'x'.repeat(300_000) : `short ${i}` }));
-    const outcomes = await Promise.all(raws.map((raw, i) => ingest.ingest({ raw, origin: `m${i}`, targets: [{ archive: 'a', folder: ['Inbox'] }] })));
+    const outcomes = await Promise.all(raws.map((raw, i) => ingest.ingest({ raw, origin: `m${i}`, routing: { kind: 'explicit', targets: [{ archive: 'a', folder: ['Inbox'] }] } })));
     t.deepEqual(outcomes.map((o) => o.placements[0]!.uid), raws.map((_, i) => i + 1));
     for (const [i, outcome] of outcomes.entries()) t.deepEqual(await store.readRaw(outcome.sha), raws[i]);
     const report = await verifyStore(store);
@@ -28,11 +28,11 @@ test('messages are committed in submission order whatever the workers timing, an
 test('mail from an archive own address is filed as sent, and INTERNALDATE follows the direction', async (t) => {
   const store = await openStore({ dataDir: tempDir(t), encryptionKey: null });
   const addressBook = new Map([['alice', new Set(['alice@example.com'])]]);
-  const ingest = createIngestPipeline({ store, addressBook, encryptionKey: null, workers: 1 });
+  const ingest = createIngestPipeline({ store, addressBook, folders: { received: 'Inbox', sent: 'Sent' }, encryptionKey: null, workers: 1 });
   try {
     const sent = message({ from: 'Alice <ALICE@example.com>', extra: 'Received: by mx; Tue, 02 Jan 2024 08:00:00 +0000' });
     const received = message({ from: 'bob@example.org', extra: 'Received: by mx; Tue, 02 Jan 2024 08:00:00 +0000' });
-    const [a, b] = await Promise.all([sent, received].map((raw) => ingest.ingest({ raw, origin: 't', targets: [{ archive: 'alice', folder: ['Inbox'] }] })));
+    const [a, b] = await Promise.all([sent, received].map((raw) => ingest.ingest({ raw, origin: 't', routing: { kind: 'explicit', targets: [{ archive: 'alice', folder: ['Inbox'] }] } })));
     const entryA = await store.getEntry(a!.placements[0]!.folderId, a!.placements[0]!.uid);
     const entryB = await store.getEntry(b!.placements[0]!.folderId, b!.placements[0]!.uid);
     t.is(entryA!.direction, Directions.Sent);
@@ -47,10 +47,10 @@ test('mail from an archive own address is filed as sent, and INTERNALDATE follow
 
 test('hostile input goes through the pipeline: archived, flagged, readable', async (t) => {
   const store = await openStore({ dataDir: tempDir(t), encryptionKey: null });
-  const ingest = createIngestPipeline({ store, addressBook: new Map(), encryptionKey: null, workers: 1 });
+  const ingest = createIngestPipeline({ store, addressBook: new Map(), folders: { received: 'Inbox', sent: 'Sent' }, encryptionKey: null, workers: 1 });
   try {
     for (const raw of [Buffer.alloc(0), Buffer.from([0, 0xff, 0, 10]), Buffer.from('no headers at all')]) {
-      const outcome = await ingest.ingest({ raw, origin: 'bad', targets: [{ archive: 'a', folder: ['Inbox'] }] });
+      const outcome = await ingest.ingest({ raw, origin: 'bad', routing: { kind: 'explicit', targets: [{ archive: 'a', folder: ['Inbox'] }] } });
       t.true(outcome.placements[0]!.added);
       t.true(outcome.problems.length > 0);
       t.deepEqual(await store.readRaw(outcome.sha), raw);

@@ -1,0 +1,82 @@
+// `coffer serve`: the long-running daemon. Opens the store, starts its components in order (the
+// control socket first, so the CLI works as soon as anything accepts mail), then waits for
+// signals: SIGHUP reloads the YAML (a bad file is refused and the old config stays in force),
+// SIGTERM/SIGINT stop accepting, finish in-flight work, stop components in reverse, close the store.
+import { openCoffer, type Coffer } from '../app.js';
+import type { Output } from '../cli/output.js';
+import { loadConfig, type Config } from '../config/index.js';
+import { controlSocketPath, type ControlRequest } from '../control/framing.js';
+import { createControlComponent } from '../control/server.js';
+import { Lifecycle, type Component } from '../lifecycle.js';
+import { createLogger, type Logger } from '../log/logger.js';
+
+export interface ServeOptions {
+  configFile?: string;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** Runs a CLI command line inside the daemon (the control socket's handler). */
+  runCommand: (request: ControlRequest, output: Output, coffer: Coffer) => Promise<number>;
+}
+
+export type ComponentFactory = (context: { config: Config; coffer: Coffer; logger: Logger }) => Promise<Component>;
+
+export async function runServe(options: ServeOptions, factories: readonly ComponentFactory[] = []): Promise<number> {
+  const load = (): Config => loadConfig({ ...(options.configFile === undefined ? {} : { file: options.configFile }), env: options.env, cwd: options.cwd });
+  const config = load();
+  const logger = createLogger(config.log.level, process.stdout);
+  const coffer = await openCoffer(config);
+  const lifecycle = new Lifecycle(logger);
+  try {
+    const control = createControlComponent({
+      socketPath: controlSocketPath(config.dataDir),
+      run: (request, output) => options.runCommand(request, output, coffer),
+      logger: logger.child({ component: 'control' }),
+    });
+    const components = [control];
+    for (const factory of factories) components.push(await factory({ config, coffer, logger }));
+    await lifecycle.start(components);
+  } catch (err) {
+    await coffer.close();
+    throw err;
+  }
+  logger.info({ dataDir: config.dataDir, configFile: config.configFile }, 'coffer is running');
+
+  await new Promise<void>((resolve) => {
+    const reload = (): void => {
+      void (async () => {
+        let next: Config;
+        try {
+          next = load();
+        } catch (err) {
+          logger.error({ err }, 'configuration reload refused: the running configuration stays in force');
+          return;
+        }
+        if (next.dataDir !== coffer.config.dataDir || JSON.stringify(next.encryption) !== JSON.stringify(coffer.config.encryption)) {
+          logger.warn('dataDir and encryption changes take effect only after a restart');
+        }
+        try {
+          await lifecycle.reload(next);
+          coffer.reconfigure(next);
+          logger.info({ archives: next.archives.length }, 'configuration reloaded');
+        } catch (err) {
+          logger.error({ err }, 'configuration reload failed: the running configuration stays in force');
+        }
+      })();
+    };
+    const stop = (signal: NodeJS.Signals): void => {
+      logger.info({ signal }, 'stopping');
+      process.off('SIGHUP', reload);
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      resolve();
+    };
+    process.on('SIGHUP', reload);
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+
+  await lifecycle.stop();
+  await coffer.close();
+  logger.info('stopped');
+  return 0;
+}
