@@ -76,12 +76,12 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
         printImportSummary(summary, context, options.json === true);
         return summary.failed > 0 ? ExitCodes.Failure : ExitCodes.Ok;
       });
-  const folderOf = (options: ImportOptions, config: Config): string[] => (options.folder === undefined ? [config.folders.received] : parseFolderPath(options.folder));
+  const folderOf = (options: ImportOptions, config: Config): string[] => options.folder ?? [config.folders.received];
 
   command(importCommand, 'eml', 'import a directory of .eml files (one message per file)')
     .argument('<dir>', 'directory (or a single file)')
     .requiredOption('-a, --archive <name>', 'target archive (created if missing)', checkArchiveName)
-    .option('-f, --folder <path>', 'target folder, "/"-separated (default: the received folder, Inbox)')
+    .option('-f, --folder <path>', 'target folder, "/"-separated (default: the received folder, Inbox)', parseFolderPath)
     .option('-r, --recursive', 'descend into subdirectories; they become subfolders')
     .option('--json', 'print the summary as JSON')
     .action(importAction((dir, o) => createEmlSource(dir, { recursive: o.recursive === true }), (o, config) => ({ archive: o.archive, folder: folderOf(o, config) })));
@@ -89,20 +89,20 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
   command(importCommand, 'mbox', 'import an mbox file')
     .argument('<file>', 'mbox file')
     .requiredOption('-a, --archive <name>', 'target archive (created if missing)', checkArchiveName)
-    .option('-f, --folder <path>', 'target folder, "/"-separated (default: the received folder, Inbox)')
+    .option('-f, --folder <path>', 'target folder, "/"-separated (default: the received folder, Inbox)', parseFolderPath)
     .option('--json', 'print the summary as JSON')
     .action(importAction((file) => createMboxSource(file), (o, config) => ({ archive: o.archive, folder: folderOf(o, config) })));
 
   command(importCommand, 'maildir', 'import a Maildir; its subfolders become archive folders')
     .argument('<dir>', 'Maildir directory (with cur/ and new/)')
     .requiredOption('-a, --archive <name>', 'target archive (created if missing)', checkArchiveName)
-    .option('-f, --folder <path>', 'put the Maildir under this folder instead of the archive top level')
+    .option('-f, --folder <path>', 'put the Maildir under this folder instead of the archive top level', parseFolderPath)
     .option('--json', 'print the summary as JSON')
     .action(
       importAction(
         (dir) => createMaildirSource(dir),
         (o, config) => {
-          const base = o.folder === undefined ? [] : parseFolderPath(o.folder);
+          const base = o.folder ?? [];
           // The Maildir's own messages are its inbox; subfolders sit beside it (or under --folder).
           return { archive: o.archive, folder: base, rootFolder: base.length ? base : [config.folders.received] };
         },
@@ -172,7 +172,7 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
 
 interface ImportOptions extends CommonOptions {
   archive: string;
-  folder?: string;
+  folder?: string[];
   recursive?: boolean;
 }
 

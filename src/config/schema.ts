@@ -103,11 +103,77 @@ const user = z
   })
   .strict();
 
+// --- smtp ---------------------------------------------------------------------------------------
+
+const SIZE_UNITS: Record<string, number> = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 };
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/**
+ * Parses a size such as "25MB" into bytes (binary multiples: 1KB = 1024 bytes, as Postfix and
+ * most mail servers count). Returns null for anything else: a bare number is refused on purpose,
+ * so that "25" cannot silently mean 25 bytes.
+ */
+export function parseSize(value: string): number | null {
+  const match = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB)$/i.exec(value.trim());
+  if (match === null) return null;
+  const bytes = Math.floor(Number(match[1]) * (SIZE_UNITS[match[2]!.toUpperCase()] ?? Number.NaN));
+  return Number.isSafeInteger(bytes) ? bytes : null;
+}
+
+/** Parses a duration such as "30s", "500ms", "5m" or "1h" into milliseconds; null when invalid. */
+export function parseDuration(value: string): number | null {
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/.exec(value.trim());
+  if (match === null) return null;
+  const ms = Math.floor(Number(match[1]) * (DURATION_UNITS[match[2]!] ?? Number.NaN));
+  return Number.isSafeInteger(ms) ? ms : null;
+}
+
+/** A size with a unit ("25MB") in the file, a positive number of bytes in the loaded config. */
+const size = z.string({ error: (issue) => (typeof issue.input === 'number' ? 'sizes need a unit, such as "25MB" or "512KB"' : undefined) }).transform((value, ctx) => {
+  const bytes = parseSize(value);
+  if (bytes === null || bytes <= 0) {
+    ctx.issues.push({ code: 'custom', message: `expected a size such as "25MB", "512KB" or "1GB", got "${value}"`, input: value });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+/** A duration with a unit ("30s") in the file, a positive number of milliseconds in the loaded config. */
+const duration = z.string({ error: (issue) => (typeof issue.input === 'number' ? 'durations need a unit, such as "30s" or "500ms"' : undefined) }).transform((value, ctx) => {
+  const ms = parseDuration(value);
+  if (ms === null || ms <= 0) {
+    ctx.issues.push({ code: 'custom', message: `expected a duration such as "30s", "500ms", "5m" or "1h", got "${value}"`, input: value });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+// scrypt$N$r$p$saltB64$hashB64, as written by src/smtp/password.ts hashPassword(). Checked in
+// full here so that a pasted-but-truncated hash stops startup instead of failing every login.
+const SCRYPT_HASH = /^scrypt\$\d{1,10}\$\d{1,3}\$\d{1,3}\$[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+/]+={0,2}$/;
+
+const smtpUser = z
+  .object({
+    name: z.string().min(1, { error: 'must not be empty' }),
+    passwordHash: z.string().regex(SCRYPT_HASH, {
+      error: 'must be a "scrypt$N$r$p$salt$hash" hash as printed by `coffer hash-password`',
+    }),
+  })
+  .strict();
+
 const endpoint = z
   .object({
     address: email,
     archive: z.string(),
     allowFrom: z.array(cidr).default(['127.0.0.0/8', '::1/128']),
+    requireTLS: z.boolean().default(false),
+    auth: z
+      .object({ users: z.array(smtpUser).min(1, { error: 'list at least one user, or leave auth out' }) })
+      .strict()
+      .optional(),
+    acceptAnyRecipient: z.boolean().default(false),
+    maxMessageSize: size.prefault('25MB'),
+    maxRecipients: z.int().min(1).max(100_000).default(1000),
   })
   .strict();
 
@@ -163,7 +229,12 @@ export function createConfigSchema(options: ConfigSchemaOptions) {
         .prefault({}),
       smtp: z
         .object({
-          listen: z.array(hostPort).default(['127.0.0.1:2525']),
+          listen: z.array(hostPort).min(1, { error: 'list at least one address' }).default(['127.0.0.1:2525']),
+          // Banner and EHLO name; absent means the machine's host name, looked up at startup.
+          hostname: z.string().regex(HOSTNAME, { error: 'must be a host name such as "archive.example.com"' }).optional(),
+          maxConnections: z.int().min(1).max(100_000).default(100),
+          socketTimeout: duration.prefault('60s'),
+          closeTimeout: duration.prefault('30s'),
           endpoints: z.array(endpoint).default([]),
         })
         .strict()
@@ -201,6 +272,7 @@ export type Config = DeepReadonly<
 >;
 export type ArchiveConfig = Config['archives'][number];
 export type UserConfig = Config['users'][number];
+export type SmtpConfig = Config['smtp'];
 export type EndpointConfig = Config['smtp']['endpoints'][number];
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type UserRole = (typeof USER_ROLES)[number];
@@ -269,6 +341,7 @@ function checkReferences(value: unknown, ctx: Ctx): void {
     claim(item.address, `smtp.endpoints[${index}]`, ['smtp', 'endpoints', index, 'address']);
     checkArchiveReference(item.archive, archiveNames, ctx, ['smtp', 'endpoints', index, 'archive']);
   }
+  checkEndpoints(smtp.endpoints, ctx);
 
   // User names are login names; IMAP clients and people type them in any case.
   const userNames = new Set<string>();
@@ -284,6 +357,33 @@ function checkReferences(value: unknown, ctx: Ctx): void {
       for (const grant of Object.keys(item.archives)) {
         checkArchiveReference(grant, archiveNames, ctx, ['users', index, 'archives', grant]);
       }
+    }
+  }
+}
+
+function checkEndpoints(endpoints: unknown, ctx: Ctx): void {
+  // Any-recipient means "every RCPT not claimed by another endpoint is mine"; two such endpoints
+  // would leave that mail with no owner.
+  let catchAll: number | undefined;
+  for (const [index, item] of entries(endpoints)) {
+    if (item.acceptAnyRecipient === true) {
+      if (catchAll === undefined) catchAll = index;
+      else {
+        ctx.addIssue({
+          code: 'custom',
+          message: `only one endpoint may accept any recipient (smtp.endpoints[${catchAll}] already does)`,
+          path: ['smtp', 'endpoints', index, 'acceptAnyRecipient'],
+        });
+      }
+    }
+    const users = isRecord(item.auth) ? item.auth.users : undefined;
+    const names = new Set<string>();
+    for (const [userIndex, user] of entries(users)) {
+      if (typeof user.name !== 'string') continue;
+      if (names.has(user.name)) {
+        ctx.addIssue({ code: 'custom', message: `duplicate user name "${user.name}"`, path: ['smtp', 'endpoints', index, 'auth', 'users', userIndex, 'name'] });
+      }
+      names.add(user.name);
     }
   }
 }

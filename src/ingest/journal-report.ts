@@ -34,7 +34,7 @@ const EQUALS = 0x3d;
 
 // Field names at the start of a header line; tested on the header block before anything is parsed
 // so ordinary mail costs one regular-expression pass over its header.
-const INTERESTING_HEADER = /^(?:x-ms-journal-report|x-ms-exchange-message-is-ndr|content-type[ \t]*:[ \t]*multipart\/report)[ \t]*:?/im;
+const INTERESTING_HEADER = /^(?:x-ms-journal-report[ \t]*:|x-ms-exchange-message-is-ndr[ \t]*:|content-type[ \t]*:\s*multipart\/report)/im;
 
 export function unwrapJournalMessage(raw: Buffer): JournalUnwrap {
   try {
@@ -90,7 +90,7 @@ function unwrapReport(raw: Buffer, wrapper: Entity): JournalUnwrap | null {
       // A report whose original cannot be decoded is archived whole rather than half-understood.
       if (!decoded || decoded.length === 0) return null;
       original = decoded;
-    } else if (reportText === undefined && original === undefined && partType.type.startsWith('text/')) {
+    } else if (reportText === undefined && partType.type.startsWith('text/')) {
       const decoded = decodeBody(raw, entity);
       if (!decoded) return null;
       reportText = decodeText(decoded, partType.params.get('charset'));
@@ -150,27 +150,32 @@ function isMessageType(type: string): boolean {
 
 const RECIPIENT_LINE = /^\s*(?:to|cc|bcc|recipient|recipients)\s*:(.*)$/i;
 const SENDER_LINE = /^\s*sender\s*:(.*)$/i;
+const MESSAGE_ID_LINE = /^\s*message-id\s*:/i;
 // Exchange appends the recipient's history to the same line ("To: a@x, Expanded: list@x",
 // "Recipient: a@x, Forwarded: b@y"); the label is dropped and the address kept.
 const LABEL = /^[a-z][a-z0-9-]*\s*:\s*/i;
 const ADDRESS = /^[^\s<>@,;]+@[^\s<>@,;]+$/;
 
+/**
+ * Exchange writes Sender, On-Behalf-Of, Subject, Message-Id, then one line per recipient. The
+ * subject is the sender's text (a decoded encoded-word may hold a line break and a forged "To:"
+ * line), so the sender is the first Sender line and recipients are read only after the last
+ * Message-Id line, whose value comes from a header that cannot hold a line break.
+ */
 export function parseReport(text: string): JournalEnvelope {
+  const lines = text.split(/\r?\n/);
+  let recipientsFrom = 0;
+  lines.forEach((line, index) => {
+    if (MESSAGE_ID_LINE.test(line)) recipientsFrom = index + 1;
+  });
   let sender: string | null = null;
-  let senderSeen = false;
+  const senderLine = lines.find((line) => SENDER_LINE.test(line));
+  // Exchange writes "Unspecified Address" when there is none: no address, so null.
+  if (senderLine) sender = addressesIn(SENDER_LINE.exec(senderLine)?.[1] ?? '')[0] ?? null;
   const recipients = new Set<string>();
-  for (const line of text.split(/\r\n|\n|\r/)) {
-    const recipientMatch = RECIPIENT_LINE.exec(line);
-    if (recipientMatch) {
-      for (const address of addressesIn(recipientMatch[1] ?? '')) recipients.add(address);
-      continue;
-    }
-    const senderMatch = SENDER_LINE.exec(line);
-    // The first Sender line is the report's; Exchange writes "Unspecified Address" for none.
-    if (senderMatch && !senderSeen) {
-      senderSeen = true;
-      sender = addressesIn(senderMatch[1] ?? '')[0] ?? null;
-    }
+  for (const line of lines.slice(recipientsFrom)) {
+    const match = RECIPIENT_LINE.exec(line);
+    if (match) for (const address of addressesIn(match[1] ?? '')) recipients.add(address);
   }
   return { sender, recipients: [...recipients] };
 }
@@ -320,10 +325,9 @@ function nextDelimiter(raw: Buffer, bodyStart: number, from: number, end: number
     if (pos >= end) after = end;
     else if (raw[pos] === LF) after = pos + 1;
     else if (raw[pos] === CR && raw[pos + 1] === LF && pos + 1 < end) after = pos + 2;
-    else if (close) {
-      // Text after a close delimiter is malformed but unambiguous; the rest is epilogue.
-      after = pos;
-    } else continue; // "--boundaryX": a longer boundary or content that merely starts alike.
+    // "--boundaryX" or "--boundary--X": a longer boundary, or content that merely starts alike.
+    // Being strict costs nothing: a body with no valid close is archived whole.
+    else continue;
     let lineStart = at;
     if (at > bodyStart && raw[at - 1] === LF) lineStart = at - 1 > bodyStart && raw[at - 2] === CR ? at - 2 : at - 1;
     return { lineStart, after, close };
@@ -396,10 +400,8 @@ export function decodeQuotedPrintable(input: Buffer): Buffer {
       let j = i;
       while (j < end && (input[j] === SP || input[j] === TAB)) j++;
       const atLineEnd = j >= end || input[j] === LF || (input[j] === CR && input[j + 1] === LF);
-      if (!atLineEnd) {
-        input.copy(out, o, i, j);
-        o += j - i;
-      }
+      // Byte by byte: runs are short, and a native copy per run costs more than the loop.
+      if (!atLineEnd) for (; i < j; i++) out[o++] = input[i] as number;
       i = j;
       continue;
     }

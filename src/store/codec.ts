@@ -3,6 +3,7 @@
 // turn them into objects and imap-core would put "[object Object]" on the wire).
 import { isDeepStrictEqual } from 'node:util';
 import { Packr } from 'msgpackr';
+import { CofferError, ErrorCodes } from '../errors.js';
 import { Directions, type EntryRecord, type MessageMeta } from './records.js';
 
 const ENVELOPE_FROM = 2;
@@ -16,7 +17,11 @@ export function encodeRecord(value: unknown): Buffer {
 }
 
 export function decodeRecord<T>(bytes: Buffer): T {
-  return packr.unpack(bytes) as T;
+  try {
+    return packr.unpack(bytes) as T;
+  } catch (err) {
+    throw new CofferError(ErrorCodes.StoreCorrupt, 'stored record cannot be decoded', { cause: err });
+  }
 }
 
 /**
@@ -47,6 +52,10 @@ export function encodeEntry(entry: EntryRecord): Buffer {
 }
 
 export function decodeEntry(bytes: Buffer): EntryRecord {
-  const [sha, archivedAt, internalDate, direction, origin] = decodeRecord<[Buffer, number, number, number, string]>(bytes);
+  const fields = decodeRecord<unknown>(bytes);
+  if (!Array.isArray(fields) || fields.length !== 5 || !Buffer.isBuffer(fields[0])) {
+    throw new CofferError(ErrorCodes.StoreCorrupt, 'stored listing has an unknown shape');
+  }
+  const [sha, archivedAt, internalDate, direction, origin] = fields as [Buffer, number, number, number, string];
   return { sha, archivedAt, internalDate, direction: direction === 1 ? Directions.Sent : Directions.Received, origin };
 }

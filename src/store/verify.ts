@@ -67,23 +67,27 @@ export async function verifyStore(store: ArchiveStore, options: VerifyOptions = 
   for await (const [sha, sealed] of spaces.blob.iterator()) {
     report.messages += 1;
     const hex = sha.toString('hex');
-    try {
-      const raw = store.sealer.open(sealed, sha);
-      rawBytes += raw.length;
-      if (!createHash('sha256').update(raw).digest().equals(sha)) problem({ sha: hex, detail: 'content does not match its SHA-256' });
-    } catch (err) {
-      problem({ sha: hex, detail: `content cannot be read: ${describeError(err)}` });
-    }
     storedBytes += sealed.length;
+    // Raw bytes are counted from the metadata, so one unreadable blob is reported once, as
+    // itself, and not again as a store-wide counter mismatch.
     const metaValue = await spaces.message.get(sha);
+    let size: number | undefined;
     if (!metaValue) problem({ sha: hex, detail: 'message has no metadata record' });
     else {
       storedBytes += metaValue.length;
       try {
-        decodeMessageMeta(store.sealer.open(metaValue, sha));
+        size = decodeMessageMeta(store.sealer.open(metaValue, sha)).size;
+        rawBytes += size;
       } catch (err) {
         problem({ sha: hex, detail: `metadata cannot be read: ${describeError(err)}` });
       }
+    }
+    try {
+      const raw = store.sealer.open(sealed, sha);
+      if (!createHash('sha256').update(raw).digest().equals(sha)) problem({ sha: hex, detail: 'content does not match its SHA-256' });
+      else if (size !== undefined && raw.length !== size) problem({ sha: hex, detail: `content is ${raw.length} bytes, metadata says ${size}` });
+    } catch (err) {
+      problem({ sha: hex, detail: `content cannot be read: ${describeError(err)}` });
     }
     options.onProgress?.(report.messages, counters.messages);
   }
