@@ -90,11 +90,10 @@ function unwrapReport(raw: Buffer, wrapper: Entity): JournalUnwrap | null {
       // A report whose original cannot be decoded is archived whole rather than half-understood.
       if (!decoded || decoded.length === 0) return null;
       original = decoded;
-    } else if (reportText === undefined && partType.type.startsWith('text/')) {
-      const decoded = decodeBody(raw, entity);
-      if (!decoded) return null;
-      reportText = decodeText(decoded, partType.params.get('charset'));
-      if (partType.type === 'text/html') reportText = htmlToText(reportText);
+    } else if (reportText === undefined && (partType.type.startsWith('text/') || partType.type === 'multipart/alternative')) {
+      const text = reportTextOf(raw, entity, partType);
+      if (text === null) return null;
+      reportText = text;
     }
     if (original !== undefined && reportText !== undefined) break;
   }
@@ -102,6 +101,24 @@ function unwrapReport(raw: Buffer, wrapper: Entity): JournalUnwrap | null {
   // silently; the wrapper still holds everything, so it is archived as received instead.
   if (original === undefined || reportText === undefined) return null;
   return { kind: 'journal-report', original, envelope: parseReport(reportText) };
+}
+
+/** The report as text; a multipart/alternative report is read from its first text part. */
+function reportTextOf(raw: Buffer, entity: Entity, contentType: ContentType): string | null {
+  if (contentType.type === 'multipart/alternative') {
+    const boundary = contentType.params.get('boundary');
+    if (!boundary) return null;
+    for (const part of splitMultipart(raw, entity.bodyStart, entity.bodyEnd, boundary)) {
+      const child = readPart(raw, part.start, part.end);
+      const childType = parseContentType(first(child.headers, 'content-type'));
+      if (childType.type.startsWith('text/')) return reportTextOf(raw, child, childType);
+    }
+    return null;
+  }
+  const decoded = decodeBody(raw, entity);
+  if (!decoded) return null;
+  const text = decodeText(decoded, contentType.params.get('charset'));
+  return contentType.type === 'text/html' ? htmlToText(text) : text;
 }
 
 function isNdr(entity: Entity): boolean {
