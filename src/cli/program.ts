@@ -15,6 +15,7 @@ import { checkArchiveName, parseFolderPath } from './folder-path.js';
 import { listFolders, printFolders } from './folders.js';
 import { printImportSummary, runImport, type ImportTarget } from './import.js';
 import { printLine, type Output } from './output.js';
+import { runHashPassword } from './hash-password.js';
 import { findMessage, printMessage, writeRaw } from './show.js';
 import { collectStats, printStats } from './stats.js';
 import { printVerifyReport, runVerify } from './verify.js';
@@ -26,6 +27,7 @@ export interface CliContext extends Output {
   cwd: string;
   /** Set when the command runs inside the daemon (via the control socket): its open Coffer. */
   coffer?: Coffer;
+  stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
 }
 
 interface CommonOptions {
@@ -152,6 +154,14 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
         return ExitCodes.Ok;
       }),
     );
+
+  program
+    .command('hash-password')
+    .description('print the scrypt hash of a password read from standard input, for passwordHash in the config')
+    .action(async () => {
+      if (context.coffer) throw new CofferError(ErrorCodes.InvalidArgument, 'hash-password runs locally, not in the daemon');
+      await runHashPassword(context.stdin ?? process.stdin, context);
+    });
 
   command(program, 'serve', 'run the daemon: SMTP journal endpoints and the control socket')
     .action(async (options: CommonOptions) => {

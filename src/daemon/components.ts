@@ -1,5 +1,12 @@
 // The daemon's components beyond the control socket, in start order. Each factory receives the
 // config, the open Coffer (store + the one ingest pipeline) and the root logger.
+import { createSmtpComponent } from '../smtp/endpoint.js';
+import { loadOrCreateCertificate } from '../tls/certificate.js';
 import type { ComponentFactory } from './serve.js';
 
-export const serveComponents: readonly ComponentFactory[] = [];
+const smtp: ComponentFactory = async ({ config, coffer, logger }) => {
+  const certificate = await loadOrCreateCertificate({ tls: config.tls, dataDir: config.dataDir, logger });
+  return createSmtpComponent({ config, ingest: coffer.ingest(), logger: logger.child({ component: 'smtp' }), certificate });
+};
+
+export const serveComponents: readonly ComponentFactory[] = [smtp];

@@ -74,6 +74,6 @@ export async function deliver(ingest: IngestPort, request: DeliveryRequest): Pro
     kind: unwrapped.kind,
     sha: outcomes[0]?.sha.toString('hex') ?? '',
     size: raw.length,
-    archives: [...archives],
+    archives: [...archives].sort(),
   };
 }

@@ -74,6 +74,7 @@ export function createSmtpComponent(options: SmtpComponentOptions): SmtpComponen
     // smtp-server's own log would carry AUTH exchanges and envelope details; ours is enough.
     logger: false,
     onConnect: (session, callback) => settle(() => hooks.onConnect(session), callback, logger),
+    onSecure: (_socket, session, callback) => settle(() => hooks.onSecure(session), callback, logger),
     onAuth: (auth, session, callback) => settle(() => hooks.onAuth(auth, session), callback, logger),
     onMailFrom: (address, session, callback) => settle(() => hooks.onMailFrom(address, session), callback, logger),
     onRcptTo: (address, session, callback) => settle(() => hooks.onRcptTo(address, session), callback, logger),
@@ -85,23 +86,31 @@ export function createSmtpComponent(options: SmtpComponentOptions): SmtpComponen
     const { host, port } = splitHostPort(address);
     const server = new SMTPServer(serverOptions());
     await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => reject(err);
-      server.server.once('error', onError);
+      let listening = false;
+      // Registered before listen(): an 'error' without a listener would throw. While binding it
+      // is fatal (address in use); afterwards it is one connection's problem (resets, TLS).
+      server.on('error', (err: Error & { code?: string }) => {
+        if (!listening) reject(err);
+        else logger.debug({ err: { message: err.message, code: err.code } }, 'smtp connection error');
+      });
       server.listen(port, host, () => {
-        server.server.off('error', onError);
+        listening = true;
         resolve();
       });
     });
-    // Connection-level errors (resets, TLS failures) arrive here; they must never be unhandled.
-    server.on('error', (err: Error & { code?: string }) => logger.debug({ err: { message: err.message, code: err.code } }, 'smtp connection error'));
     return server;
   }
 
+  /**
+   * Once close() is called smtp-server answers every new command 421, so the only work left to
+   * finish is a message being received (DATA) or delivered. Everyone else is told and hung up now
+   * rather than holding shutdown for closeTimeout.
+   */
   function closeIdle(server: SMTPServer): void {
     for (const connection of server.connections) {
-      const state = sessions.get(connection.session);
-      const inTransaction = connection.session.envelope.mailFrom !== false || state?.delivering === true;
-      if (!inTransaction && !connection._closing && !connection._closed) {
+      const receiving = Boolean(connection._dataStream);
+      const delivering = sessions.get(connection.session)?.delivering === true;
+      if (!receiving && !delivering && !connection._closing && !connection._closed) {
         connection.send(421, '4.3.2 Service shutting down, try again later');
         connection.close();
       }

@@ -5,7 +5,7 @@
 import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerAuthenticationResponse, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import type { Logger } from '../log/logger.js';
 import { deliver, type IngestPort } from './deliver.js';
-import { verifyPassword } from './password.js';
+import { verifyPassword } from '../auth/password.js';
 import { displayIp, isAllowed, type SmtpPolicy } from './policy.js';
 import { receiveMessage } from './receive.js';
 import { Replies, SmtpReply } from './reply.js';
@@ -24,11 +24,21 @@ export interface HookContext {
 
 export interface Hooks {
   onConnect(session: SMTPServerSession): Promise<void>;
+  onSecure(session: SMTPServerSession): Promise<void>;
   onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession): Promise<SMTPServerAuthenticationResponse>;
   onMailFrom(address: SMTPServerAddress, session: SMTPServerSession): Promise<void>;
   onRcptTo(address: SMTPServerAddress, session: SMTPServerSession): Promise<void>;
   onData(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string>;
   onClose(session: SMTPServerSession): void;
+}
+
+/**
+ * AUTH is offered only on an encrypted session and only when some endpoint has users (RFC 4954
+ * section 4: no plain-text passwords; advertising it in clear text invites clients to try).
+ * Set per session, so a reload that adds or removes users applies to the next connection.
+ */
+function setAuthOffer(session: SMTPServerSession, policy: SmtpPolicy): void {
+  session.disabledCommands = policy.authEnabled && session.secure ? [] : ['AUTH'];
 }
 
 export function createHooks(context: HookContext): Hooks {
@@ -54,11 +64,21 @@ export function createHooks(context: HookContext): Hooks {
         logger.warn({ limit: context.maxConnections() }, 'smtp connection refused: too many connections');
         throw Replies.tooManyConnections();
       }
-      // AUTH is offered (and accepted) only where some endpoint has users; set per session so a
-      // reload that adds or removes users applies to the next connection.
-      session.disabledCommands = policy.authEnabled ? [] : ['AUTH'];
+      setAuthOffer(session, policy);
       sessions.add(session, { cid: session.id, ip, logger, user: null, authorizedEndpoints: new Set(), transaction: null, delivering: false });
       logger.debug('smtp connection');
+    },
+
+    async onSecure(session) {
+      // RFC 3207 section 4.2: nothing learned before STARTTLS carries over (smtp-server resets
+      // its own session the same way).
+      const state = sessions.get(session);
+      if (state) {
+        state.user = null;
+        state.authorizedEndpoints = new Set();
+        state.transaction = null;
+      }
+      setAuthOffer(session, context.policy());
     },
 
     async onAuth(auth, session) {

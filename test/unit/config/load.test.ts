@@ -94,7 +94,7 @@ test('embedded default: all defaults, dataDir is <cwd>/data, no config file', (t
   t.deepEqual(config.archives, []);
   t.deepEqual(config.users, []);
   t.false(config.compliance.adminArchiveAccess);
-  t.deepEqual(config.smtp, { listen: ['127.0.0.1:2525'], endpoints: [] });
+  t.deepEqual(config.smtp, { listen: ['127.0.0.1:2525'], maxConnections: 100, socketTimeout: 60_000, closeTimeout: 30_000, endpoints: [] });
   t.deepEqual(config.imap, { starttls: '127.0.0.1:1143', tls: '127.0.0.1:1993' });
   t.false('encryption' in config);
   t.false('tls' in config);
@@ -306,6 +306,82 @@ test('a journal endpoint address may not also be an archive address', (t) => {
   t.deepEqual(problems, [
     `${file}:6:9 smtp.endpoints[0].address: address "Journal@example.com" is already used by archive "j"`,
   ]);
+});
+
+test('smtp: endpoint defaults, and sizes and durations with units become numbers', (t) => {
+  const file = writeConfig(
+    [
+      'archives: [{ name: j }, { name: k }]',
+      'smtp:',
+      '  hostname: archive.example.com',
+      '  socketTimeout: 1.5m',
+      '  closeTimeout: 500ms',
+      '  endpoints:',
+      '    - { address: journal@example.com, archive: j }',
+      '    - address: other@example.com',
+      '      archive: k',
+      '      maxMessageSize: 1.5KB',
+      '      requireTLS: true',
+      '      acceptAnyRecipient: true',
+      `      auth: { users: [{ name: mta, passwordHash: "scrypt$1024$8$1$c2FsdHNhbHQ=$aGFzaGhhc2hoYXNoaGFzaA==" }] }`,
+      '',
+    ].join('\n'),
+  );
+  const { smtp } = loadConfig({ file, env: {} });
+  t.is(smtp.hostname, 'archive.example.com');
+  t.is(smtp.socketTimeout, 90_000);
+  t.is(smtp.closeTimeout, 500);
+  t.deepEqual(smtp.endpoints[0], {
+    address: 'journal@example.com',
+    archive: 'j',
+    allowFrom: ['127.0.0.0/8', '::1/128'],
+    requireTLS: false,
+    acceptAnyRecipient: false,
+    maxMessageSize: 25 * 1024 * 1024,
+    maxRecipients: 1000,
+  });
+  t.is(smtp.endpoints[1]?.maxMessageSize, 1536);
+  t.true(smtp.endpoints[1]?.requireTLS);
+  t.is(smtp.endpoints[1]?.auth?.users[0]?.name, 'mta');
+});
+
+test('smtp: bad sizes, durations, limits, hashes and two any-recipient endpoints are reported', (t) => {
+  const text = [
+    'archives: [{ name: j }]', // 1
+    'smtp:', // 2
+    '  listen: []', // 3
+    '  socketTimeout: 30', // 4
+    '  closeTimeout: soon', // 5
+    '  maxConnections: 0', // 6
+    '  endpoints:', // 7
+    '    - address: a@example.com', // 8
+    '      archive: j', // 9
+    '      maxMessageSize: 25XB', // 10
+    '      maxRecipients: 0', // 11
+    '      acceptAnyRecipient: true', // 12
+    '      auth: { users: [{ name: u, passwordHash: "scrypt$abc" }, { name: u, passwordHash: "scrypt$1$1$1$YQ==$YQ==" }] }', // 13
+    '    - { address: b@example.com, archive: j, acceptAnyRecipient: true, maxMessageSize: 0MB, auth: { users: [] } }', // 14
+    '',
+  ].join('\n');
+  const { file, problems } = problemsOf(t, text);
+  t.deepEqual(problems, [
+    `${file}:3:3 smtp.listen: list at least one address`,
+    `${file}:4:3 smtp.socketTimeout: durations need a unit, such as "30s" or "500ms"`,
+    `${file}:5:3 smtp.closeTimeout: expected a duration such as "30s", "500ms", "5m" or "1h", got "soon"`,
+    `${file}:6:3 smtp.maxConnections: Too small: expected number to be >=1`,
+    `${file}:10:7 smtp.endpoints[0].maxMessageSize: expected a size such as "25MB", "512KB" or "1GB", got "25XB"`,
+    `${file}:11:7 smtp.endpoints[0].maxRecipients: Too small: expected number to be >=1`,
+    `${file}:13:34 smtp.endpoints[0].auth.users[0].passwordHash: must be a "scrypt$N$r$p$salt$hash" hash as printed by \`coffer hash-password\``,
+    `${file}:13:66 smtp.endpoints[0].auth.users[1].name: duplicate user name "u"`,
+    `${file}:14:45 smtp.endpoints[1].acceptAnyRecipient: only one endpoint may accept any recipient (smtp.endpoints[0] already does)`,
+    `${file}:14:71 smtp.endpoints[1].maxMessageSize: expected a size such as "25MB", "512KB" or "1GB", got "0MB"`,
+    `${file}:14:100 smtp.endpoints[1].auth.users: list at least one user, or leave auth out`,
+  ]);
+});
+
+test('smtp: a fractional recipient limit is refused', (t) => {
+  const { file, problems } = problemsOf(t, 'smtp:\n  maxConnections: 1.5\n');
+  t.deepEqual(problems, [`${file}:2:3 smtp.maxConnections: expected a int, got number 1.5`]);
 });
 
 test('archive names that are not identifiers are quoted in key paths', (t) => {

@@ -1,4 +1,4 @@
-// Password hashes for SMTP AUTH (and `coffer hash-password`): scrypt from node:crypto, stored as
+// Password hashes for logins (SMTP AUTH, IMAP users) and `coffer hash-password`: scrypt from node:crypto, stored as
 // `scrypt$N$r$p$saltB64$hashB64`. Verification is constant-time and never throws on a malformed
 // hash (it answers false), so a bad config entry cannot turn a login attempt into a crash.
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
