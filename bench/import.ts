@@ -1,0 +1,579 @@
+// Import benchmark: runs the built CLI (`node dist/main.js import ... --json`) as a child process on
+// the SpamAssassin corpus as an eml directory, as one mbox, and as an amplified mbox of N messages,
+// each into a fresh data directory; measures wall time, messages/s, MB/s, the child's peak RSS, the
+// data directory's size against the raw input, an idempotent re-run and `coffer verify`. Optionally
+// times `notmuch new` on the same messages. Prints a table and writes bench/results/import.json.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cp, lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { corpusFiles, splitPostmark, writeAmplified, writeEmlDir, writeMbox, type CorpusInfo } from './corpus.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const DIST = join(ROOT, 'dist');
+const TIME = '/usr/bin/time';
+/** Bumped when corpus generation changes, so cached corpora under the work directory are rebuilt. */
+const CORPUS_VERSION = 1;
+
+interface Options {
+  /** The CLI entry; by default a snapshot of dist/ taken at start, so a concurrent rebuild cannot change it mid-run. */
+  main: string | undefined;
+  amplified: number;
+  skipAmplified: boolean;
+  notmuch: boolean;
+  work: string;
+  out: string;
+  timeoutSeconds: number;
+  waitIdleSeconds: number;
+}
+
+interface RunResult {
+  exitCode: number | null;
+  signal: string | null;
+  wallSeconds: number;
+  /** Peak RSS in MiB: GNU time's ru_maxrss when available, else the polled VmHWM. */
+  peakRssMiB: number;
+  /** Highest sum of VmRSS over the child and its descendants seen by polling every 100 ms. */
+  polledRssMiB: number;
+  /** RSS of the tree (MiB) once a second, to tell a steady state from growth. */
+  rssTimelineMiB: number[];
+  /** The child's user + system CPU seconds (GNU time), or NaN without it. */
+  cpuSeconds: number;
+  /** CPU seconds the rest of the machine used meanwhile: other processes competing for the 2 cores. */
+  otherCpuSeconds: number;
+  stdout: string;
+  stderrTail: string;
+}
+
+interface Phase {
+  wallSeconds: number;
+  exitCode: number | null;
+  peakRssMiB: number;
+  cpuSeconds: number;
+  otherCpuSeconds: number;
+  summary: unknown;
+}
+
+interface DirSize {
+  bytes: number;
+  allocatedBytes: number;
+  files: number;
+  ratio: number;
+}
+
+interface Scenario {
+  name: string;
+  input: CorpusInfo;
+  import: Phase & {
+    messagesPerSecond: number;
+    mbPerSecond: number;
+    polledRssMiB: number;
+    rssTimelineMiB: number[];
+    reportedSeconds?: number;
+  };
+  /**
+   * Data directory after the next open of the store (`coffer stats`), when LevelDB has turned its
+   * write-ahead log (up to 2 × writeBufferSize of uncompacted writes) into tables: the settled size.
+   */
+  dataDir: DirSize;
+  /** The same, right after the import exited: includes that log. */
+  dataDirAfterImport: DirSize;
+  stats: unknown;
+  rerun: Phase & { archivedAgain: number | undefined };
+  verify: Phase;
+  problems: string[];
+}
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = {
+    amplified: 100_000,
+    skipAmplified: false,
+    notmuch: false,
+    work: join(ROOT, 'bench', '.work'),
+    out: join(ROOT, 'bench', 'results', 'import.json'),
+    timeoutSeconds: 3600,
+    waitIdleSeconds: 120,
+    main: undefined,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = (): string => {
+      const next = argv[++i];
+      if (next === undefined) throw new Error(`${arg} needs a value`);
+      return next;
+    };
+    if (arg === '--amplified') options.amplified = Number(value());
+    else if (arg === '--skip-amplified') options.skipAmplified = true;
+    else if (arg === '--notmuch') options.notmuch = true;
+    else if (arg === '--work') options.work = resolve(value());
+    else if (arg === '--out') options.out = resolve(value());
+    else if (arg === '--timeout') options.timeoutSeconds = Number(value());
+    else if (arg === '--wait-idle') options.waitIdleSeconds = Number(value());
+    else if (arg === '--main') options.main = resolve(value());
+    else {
+      process.stderr.write(
+        'usage: node --import=tsx bench/import.ts [--amplified N] [--skip-amplified] [--notmuch]\n' +
+          '                                          [--work DIR] [--out FILE] [--timeout SECONDS]\n' +
+          '                                          [--wait-idle SECONDS] [--main dist/main.js]\n',
+      );
+      process.exit(2);
+    }
+  }
+  if (!Number.isInteger(options.amplified) || options.amplified <= 0) throw new Error('--amplified needs a positive integer');
+  return options;
+}
+
+/** Builds a corpus unless an identical one (same kind, size, seed, generator version) is cached. */
+async function cached(path: string, key: object, build: () => Promise<CorpusInfo>): Promise<CorpusInfo> {
+  const manifest = `${path}.info.json`;
+  const wanted = JSON.stringify({ ...key, version: CORPUS_VERSION });
+  try {
+    const saved = JSON.parse(await readFile(manifest, 'utf8')) as { key: string; info: CorpusInfo };
+    if (saved.key === wanted && existsSync(path)) return saved.info;
+  } catch {
+    // no manifest yet: build
+  }
+  const started = performance.now();
+  process.stderr.write(`building ${path} ...`);
+  const info = await build();
+  process.stderr.write(` ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+  await writeFile(manifest, JSON.stringify({ key: wanted, info }));
+  return info;
+}
+
+/** Busy (non-idle, non-iowait) CPU seconds of the whole machine since boot, from /proc/stat. */
+async function machineBusySeconds(): Promise<number> {
+  try {
+    const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0] ?? '';
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+    return (total - (f[3] ?? 0) - (f[4] ?? 0)) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * This machine is shared: before a measurement, wait (up to `limit` seconds) until the other
+ * processes use less than 15% of one core, so a neighbour's test run does not pollute the numbers.
+ */
+async function waitIdle(limit: number): Promise<number> {
+  const deadline = performance.now() + limit * 1000;
+  for (;;) {
+    const before = await machineBusySeconds();
+    await new Promise((r) => setTimeout(r, 2000));
+    const busy = ((await machineBusySeconds()) - before) / 2;
+    if (!(busy > 0.15) || performance.now() > deadline) return busy;
+    process.stderr.write(`(machine busy: ${(busy * 100).toFixed(0)}% of a core; waiting) `);
+  }
+}
+
+/** The pid and every descendant, from /proc/<pid>/task/<tid>/children. */
+async function processTree(pid: number): Promise<number[]> {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    const p = out[i];
+    if (p === undefined) continue;
+    try {
+      for (const tid of await readdir(`/proc/${p}/task`)) {
+        const children = await readFile(`/proc/${p}/task/${tid}/children`, 'utf8');
+        for (const c of children.split(' ')) if (c.trim() !== '') out.push(Number(c));
+      }
+    } catch {
+      // exited between listing and reading
+    }
+  }
+  return out;
+}
+
+/** VmRSS and VmHWM of one process in KiB (0 once it has gone). */
+async function memoryOf(pid: number): Promise<{ rss: number; hwm: number; name: string }> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+    return { rss: field('VmRSS'), hwm: field('VmHWM'), name: /^Name:\s+(\S+)/m.exec(status)?.[1] ?? '' };
+  } catch {
+    return { rss: 0, hwm: 0, name: '' };
+  }
+}
+
+/**
+ * Runs `node dist/main.js ...args` and measures it. Under GNU time (when installed) the exact peak
+ * RSS comes from the kernel's ru_maxrss; polling /proc every 100 ms also sums the RSS of the whole
+ * process tree, which matters if the CLI ever forks helpers (worker threads are already counted).
+ */
+async function runCoffer(main: string, args: string[], env: NodeJS.ProcessEnv, timeoutSeconds: number): Promise<RunResult> {
+  const useTime = existsSync(TIME);
+  const timeFile = join(env['BENCH_WORK'] ?? '/tmp', `time.${process.pid}.txt`);
+  const command = useTime ? TIME : process.execPath;
+  const argv = useTime ? ['-f', '%M %U %S', '-o', timeFile, process.execPath, main, ...args] : [main, ...args];
+  const busyBefore = await machineBusySeconds();
+  const ownBefore = process.cpuUsage();
+  const started = performance.now();
+  const child = spawn(command, argv, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+    if (stdout.length > 64 << 20) stdout = stdout.slice(-(16 << 20)); // logs must not exhaust our memory
+  });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr = (stderr + d).slice(-8192);
+  });
+  let polledKiB = 0;
+  let hwmKiB = 0;
+  let polling = true;
+  const timeline: number[] = [];
+  let nextSample = performance.now();
+  const poll = async (): Promise<void> => {
+    while (polling && child.pid !== undefined) {
+      let sum = 0;
+      for (const pid of await processTree(child.pid)) {
+        const m = await memoryOf(pid);
+        if (m.name === 'time') continue; // the wrapper is not Coffer
+        sum += m.rss;
+        if (m.name.startsWith('node')) hwmKiB = Math.max(hwmKiB, m.hwm);
+      }
+      polledKiB = Math.max(polledKiB, sum);
+      if (performance.now() >= nextSample && sum > 0) {
+        timeline.push(Math.round(sum / 1024));
+        nextSample += 1000;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  const poller = poll();
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutSeconds * 1000);
+  const [exitCode, signal] = await new Promise<[number | null, string | null]>((resolveExit) => {
+    child.on('close', (code, sig) => resolveExit([code, sig]));
+  });
+  const wallSeconds = (performance.now() - started) / 1000;
+  clearTimeout(timer);
+  polling = false;
+  await poller;
+  const busy = (await machineBusySeconds()) - busyBefore;
+  const own = process.cpuUsage(ownBefore);
+  let peakKiB = hwmKiB;
+  let cpuSeconds = Number.NaN;
+  if (useTime) {
+    try {
+      const lines = (await readFile(timeFile, 'utf8')).trim().split('\n');
+      const [kib, user, sys] = (lines[lines.length - 1] ?? '').split(' ').map(Number);
+      if (kib !== undefined && Number.isFinite(kib) && kib > 0) peakKiB = kib;
+      if (user !== undefined && sys !== undefined) cpuSeconds = user + sys;
+      await rm(timeFile, { force: true });
+    } catch {
+      // time wrote nothing (killed): keep the polled high-water mark
+    }
+  }
+  return {
+    rssTimelineMiB: timeline,
+    cpuSeconds,
+    otherCpuSeconds: Math.max(0, busy - cpuSeconds - (own.user + own.system) / 1e6),
+    exitCode,
+    signal,
+    wallSeconds,
+    peakRssMiB: peakKiB / 1024,
+    polledRssMiB: polledKiB / 1024,
+    stdout,
+    stderrTail: stderr,
+  };
+}
+
+/** The command's JSON document on stdout: the whole output, else the last parseable `{`-block. */
+function parseJson(stdout: string): unknown {
+  const text = stdout.trim();
+  try {
+    return JSON.parse(text);
+  } catch {
+    // log lines before the summary: try from each line that starts an object, last first
+  }
+  for (let at = text.lastIndexOf('\n{'); at !== -1; at = text.lastIndexOf('\n{', at - 1)) {
+    try {
+      return JSON.parse(text.slice(at + 1));
+    } catch {
+      // keep looking
+    }
+  }
+  return undefined;
+}
+
+/** Apparent size (like `du -sb`, files only) and allocated size (blocks) of a directory tree. */
+async function treeSize(dir: string): Promise<{ bytes: number; allocatedBytes: number; files: number }> {
+  let bytes = 0;
+  let allocatedBytes = 0;
+  let files = 0;
+  const walk = async (d: string): Promise<void> => {
+    for (const entry of await readdir(d, { withFileTypes: true })) {
+      const path = join(d, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else {
+        const info = await lstat(path);
+        bytes += info.size;
+        allocatedBytes += info.blocks * 512;
+        files++;
+      }
+    }
+  };
+  await walk(dir);
+  return { bytes, allocatedBytes, files };
+}
+
+const num = (value: unknown, key: string): number | undefined => {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const v = (value as Record<string, unknown>)[key];
+  return typeof v === 'number' ? v : undefined;
+};
+
+function phase(run: RunResult, summary: unknown): Phase {
+  return {
+    wallSeconds: round(run.wallSeconds, 3),
+    exitCode: run.exitCode,
+    peakRssMiB: round(run.peakRssMiB, 1),
+    cpuSeconds: round(run.cpuSeconds, 2),
+    otherCpuSeconds: round(run.otherCpuSeconds, 1),
+    summary,
+  };
+}
+
+const round = (n: number, digits: number): number => Number(n.toFixed(digits));
+
+/** Summaries list at most 1,000 flagged messages; keep the results file readable. */
+function trimSummary(summary: unknown): unknown {
+  if (typeof summary !== 'object' || summary === null) return summary;
+  const copy: Record<string, unknown> = { ...(summary as Record<string, unknown>) };
+  for (const key of ['flagged', 'failures']) {
+    const list = copy[key];
+    if (Array.isArray(list) && list.length > 5) copy[key] = [...list.slice(0, 5), `... ${list.length - 5} more listed`];
+  }
+  return copy;
+}
+
+async function runScenario(name: string, input: CorpusInfo, importArgs: string[], options: Options, main: string): Promise<Scenario> {
+  const dataDir = join(options.work, `data-${name}`);
+  const config = join(options.work, `${name}.yaml`);
+  await rm(dataDir, { recursive: true, force: true });
+  await mkdir(dataDir, { recursive: true });
+  await writeFile(config, `dataDir: ${JSON.stringify(dataDir)}\n`);
+  const env: NodeJS.ProcessEnv = { ...process.env, BENCH_WORK: options.work, NODE_ENV: 'production' };
+  delete env['COFFER_CONFIG'];
+  delete env['COFFER_DATA'];
+  const problems: string[] = [];
+  const check = (run: RunResult, what: string): void => {
+    if (run.exitCode !== 0) problems.push(`${what} exited ${run.exitCode ?? run.signal}: ${run.stderrTail.trim().slice(-500)}`);
+  };
+
+  await waitIdle(options.waitIdleSeconds);
+  process.stderr.write(`${name}: import of ${input.messages} messages (${(input.bytes / 1e6).toFixed(1)} MB) ...`);
+  const args = [...importArgs, '--archive', 'bench', '--config', config, '--json'];
+  const first = await runCoffer(main, args, env, options.timeoutSeconds);
+  process.stderr.write(` ${first.wallSeconds.toFixed(1)} s\n`);
+  check(first, 'import');
+  const summary = parseJson(first.stdout);
+  const counted =
+    (num(summary, 'archived') ?? 0) + (num(summary, 'unparseable') ?? 0) + (num(summary, 'alreadyArchived') ?? 0) + (num(summary, 'failed') ?? 0);
+  if (counted !== input.messages) problems.push(`import accounted for ${counted} messages, input has ${input.messages}`);
+  if ((num(summary, 'failed') ?? 0) > 0) problems.push(`${num(summary, 'failed')} messages failed`);
+
+  const sizeAfterImport = await treeSize(dataDir);
+  const statsRun = await runCoffer(main, ['stats', '--json', '--config', config], env, options.timeoutSeconds);
+  check(statsRun, 'stats');
+  const size = await treeSize(dataDir);
+
+  process.stderr.write(`${name}: re-run ...`);
+  const second = await runCoffer(main, args, env, options.timeoutSeconds);
+  process.stderr.write(` ${second.wallSeconds.toFixed(1)} s\n`);
+  check(second, 're-run');
+  const rerunSummary = parseJson(second.stdout);
+  const archivedAgain = num(rerunSummary, 'archived');
+  if (archivedAgain !== 0 || (num(rerunSummary, 'unparseable') ?? 0) !== 0) {
+    problems.push(`re-run archived ${archivedAgain} + ${num(rerunSummary, 'unparseable')} unparseable (expected 0)`);
+  }
+
+  process.stderr.write(`${name}: verify ...`);
+  const verifyRun = await runCoffer(main, ['verify', '--json', '--config', config], env, options.timeoutSeconds);
+  process.stderr.write(` ${verifyRun.wallSeconds.toFixed(1)} s\n`);
+  check(verifyRun, 'verify');
+
+  return {
+    name,
+    input,
+    import: {
+      ...phase(first, trimSummary(summary)),
+      messagesPerSecond: round(input.messages / first.wallSeconds, 0),
+      mbPerSecond: round(input.bytes / 1e6 / first.wallSeconds, 2),
+      polledRssMiB: round(first.polledRssMiB, 1),
+      rssTimelineMiB: first.rssTimelineMiB,
+      ...(num(summary, 'seconds') !== undefined ? { reportedSeconds: num(summary, 'seconds') } : {}),
+    },
+    dataDir: { ...size, ratio: round(size.bytes / input.bytes, 3) },
+    dataDirAfterImport: { ...sizeAfterImport, ratio: round(sizeAfterImport.bytes / input.bytes, 3) },
+    stats: parseJson(statsRun.stdout),
+    rerun: { ...phase(second, trimSummary(rerunSummary)), archivedAgain },
+    verify: phase(verifyRun, trimSummary(parseJson(verifyRun.stdout))),
+    problems,
+  };
+}
+
+interface NotmuchResult {
+  version: string;
+  messages: number;
+  wallSeconds: number;
+  messagesPerSecond: number;
+  peakRssMiB: number;
+  databaseBytes: number;
+  exitCode: number | null;
+}
+
+/**
+ * `notmuch new` on the corpus as a Maildir (postmark lines stripped, as Coffer strips them), into a
+ * fresh database: the peer the issue compares against. Returns undefined when notmuch is absent.
+ */
+async function runNotmuch(options: Options): Promise<NotmuchResult | undefined> {
+  const which = spawnSync('notmuch', ['--version'], { encoding: 'utf8' });
+  if (which.status !== 0) {
+    process.stderr.write('notmuch: not installed (apt-get install -y notmuch), skipped\n');
+    return undefined;
+  }
+  const root = join(options.work, 'notmuch');
+  const maildir = join(root, 'mail');
+  await rm(root, { recursive: true, force: true });
+  for (const sub of ['cur', 'new', 'tmp']) await mkdir(join(maildir, sub), { recursive: true });
+  const files = await corpusFiles();
+  let n = 0;
+  for (const file of files) {
+    const { message } = splitPostmark(await readFile(file));
+    await writeFile(join(maildir, 'cur', `${1_000_000 + n}.bench:2,S`), message);
+    n++;
+  }
+  const config = join(root, 'config');
+  await writeFile(config, `[database]\npath=${maildir}\n[new]\ntags=inbox\n[maildir]\nsynchronize_flags=false\n`);
+  const env = { ...process.env, NOTMUCH_CONFIG: config };
+  const useTime = existsSync(TIME);
+  const timeFile = join(root, 'time.txt');
+  await waitIdle(options.waitIdleSeconds);
+  process.stderr.write(`notmuch: notmuch new on ${n} messages ...`);
+  const started = performance.now();
+  const child = spawn(useTime ? TIME : 'notmuch', useTime ? ['-f', '%M', '-o', timeFile, 'notmuch', 'new', '--quiet'] : ['new', '--quiet'], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4096)));
+  const exitCode = await new Promise<number | null>((r) => child.on('close', r));
+  const wallSeconds = (performance.now() - started) / 1000;
+  process.stderr.write(` ${wallSeconds.toFixed(1)} s\n`);
+  if (exitCode !== 0) process.stderr.write(`notmuch new exited ${exitCode}: ${stderr}\n`);
+  const peak = useTime ? Number((await readFile(timeFile, 'utf8').catch(() => '0')).trim().split('\n').pop()) : 0;
+  const db = await treeSize(join(maildir, '.notmuch'));
+  return {
+    version: which.stdout.trim(),
+    messages: n,
+    wallSeconds: round(wallSeconds, 3),
+    messagesPerSecond: round(n / wallSeconds, 0),
+    peakRssMiB: round(peak / 1024, 1),
+    databaseBytes: db.bytes,
+    exitCode,
+  };
+}
+
+function printTable(scenarios: Scenario[], notmuch: NotmuchResult | undefined): void {
+  const header = ['scenario', 'msgs', 'raw MB', 'wall s', 'msg/s', 'MB/s', 'CPU s', 'other CPU s', 'peak RSS MiB', 'data/raw', '(at exit)', 'rerun s', 'verify s'];
+  const rows = scenarios.map((s) => [
+    s.name,
+    String(s.input.messages),
+    (s.input.bytes / 1e6).toFixed(1),
+    s.import.wallSeconds.toFixed(2),
+    String(s.import.messagesPerSecond),
+    s.import.mbPerSecond.toFixed(2),
+    s.import.cpuSeconds.toFixed(1),
+    s.import.otherCpuSeconds.toFixed(1),
+    s.import.peakRssMiB.toFixed(0),
+    `${(s.dataDir.ratio * 100).toFixed(1)}%`,
+    `${(s.dataDirAfterImport.ratio * 100).toFixed(1)}%`,
+    s.rerun.wallSeconds.toFixed(2),
+    s.verify.wallSeconds.toFixed(2),
+  ]);
+  if (notmuch !== undefined) {
+    rows.push(['notmuch new (eml)', String(notmuch.messages), '', notmuch.wallSeconds.toFixed(2), String(notmuch.messagesPerSecond), '', '', '', notmuch.peakRssMiB.toFixed(0), '', '', '', '']);
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  process.stdout.write(`${line(header)}\n${rows.map(line).join('\n')}\n`);
+  for (const s of scenarios) for (const p of s.problems) process.stdout.write(`PROBLEM ${s.name}: ${p}\n`);
+}
+
+function machine(): Record<string, unknown> {
+  const git = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
+  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' });
+  return {
+    date: new Date().toISOString(),
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: round(totalmem() / 2 ** 30, 1),
+    loadAverageAtEnd: loadavg().map((l) => round(l, 2)),
+    node: process.version,
+    kernel: release(),
+    commit: git.status === 0 ? git.stdout.trim() : 'none',
+    srcDirty: dirty.status === 0 ? dirty.stdout.trim() !== '' : 'unknown',
+  };
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  await mkdir(options.work, { recursive: true });
+  let main = options.main;
+  if (main === undefined) {
+    if (!existsSync(join(DIST, 'main.js'))) {
+      process.stderr.write(`${join(DIST, 'main.js')} not found: run \`npm run build\` first\n`);
+      process.exit(1);
+    }
+    // Under bench/.work/ so that node_modules still resolves from the repository root.
+    const snapshot = join(options.work, 'dist-snapshot');
+    await rm(snapshot, { recursive: true, force: true });
+    await cp(DIST, snapshot, { recursive: true });
+    main = join(snapshot, 'main.js');
+  }
+  const emlDir = join(options.work, 'corpus-eml');
+  const mbox = join(options.work, 'corpus.mbox');
+  const eml = await cached(emlDir, { kind: 'eml-dir' }, () => writeEmlDir(emlDir));
+  const box = await cached(mbox, { kind: 'mbox' }, () => writeMbox(mbox));
+
+  const scenarios: Scenario[] = [];
+  scenarios.push(await runScenario('corpus-eml', eml, ['import', 'eml', emlDir], options, main));
+  scenarios.push(await runScenario('corpus-mbox', box, ['import', 'mbox', mbox], options, main));
+  if (!options.skipAmplified) {
+    const amplifiedPath = join(options.work, `amplified-${options.amplified}.mbox`);
+    const amplified = await cached(amplifiedPath, { kind: 'amplified', n: options.amplified, seed: 1 }, () =>
+      writeAmplified(amplifiedPath, options.amplified, 1),
+    );
+    scenarios.push(await runScenario(`amplified-${options.amplified}`, amplified, ['import', 'mbox', amplifiedPath], options, main));
+  }
+  const notmuch = options.notmuch ? await runNotmuch(options) : undefined;
+  const emlScenario = scenarios[0];
+  const results = {
+    machine: machine(),
+    command: `node --import=tsx bench/import.ts ${process.argv.slice(2).join(' ')}`.trim(),
+    cli: options.main ?? 'snapshot of dist/ taken at start',
+    targets: { messagesPerSecond: 2000, dataDirRatio: 0.5, peakRssMiB100k: 300 },
+    scenarios,
+    ...(notmuch !== undefined
+      ? {
+          notmuch: {
+            ...notmuch,
+            cofferToNotmuchSpeed:
+              emlScenario !== undefined ? round(emlScenario.import.messagesPerSecond / notmuch.messagesPerSecond, 2) : undefined,
+          },
+        }
+      : {}),
+  };
+  printTable(scenarios, notmuch);
+  await mkdir(dirname(options.out), { recursive: true });
+  await writeFile(options.out, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`results written to ${options.out}\n`);
+}
+
+await main();
