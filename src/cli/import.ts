@@ -36,7 +36,7 @@ export interface ImportSummary {
 
 // Enough messages in flight to keep every worker and the group commit busy, few enough bytes
 // that memory stays flat whatever the source holds.
-const MAX_IN_FLIGHT = 512;
+const MAX_IN_FLIGHT = 256;
 const MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
 const MAX_LISTED = 1000;
 

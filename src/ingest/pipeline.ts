@@ -1,6 +1,7 @@
 // THE write path. Every source hands raw bytes plus provenance to ingest(): the bytes are hashed,
 // parsed and sealed on a worker, routed to their archives and folders, and committed by the
 // store's single writer in one atomic, fsync'd batch. The promise resolves only once durable.
+import { createHash } from 'node:crypto';
 import type { ArchiveStore } from '../store/store.js';
 import type { CommitResult, Writer } from '../store/writer.js';
 import { placeMessage, type AddressBook, type FolderNames, type Routing, type Target } from './route.js';
@@ -41,6 +42,13 @@ export class IngestPipeline {
   }
 
   async ingest(request: IngestRequest): Promise<IngestOutcome> {
+    // Re-imports are mostly messages already listed where they are going: a hash (cheap, here)
+    // and an index lookup answer those without parsing, compressing or a worker round trip.
+    if (request.routing.kind === 'explicit') {
+      const sha = createHash('sha256').update(request.raw).digest();
+      const listed = await this.writer.listedIn(sha, request.routing.targets);
+      if (listed) return { sha, newContent: false, placements: listed, problems: [] };
+    }
     const preparing = this.pool.prepare(request.raw);
     // Workers finish out of order; commits are queued in arrival order so that UIDs follow the
     // source's order (an mbox, a mailbox, an SMTP queue), whatever the workers' timing.

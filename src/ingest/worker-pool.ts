@@ -19,8 +19,13 @@ type Reply = { id: number; result: PreparedContent } | { id: number; error: stri
 
 // The worker is TypeScript under tsx (tests, development) and JavaScript once built; a
 // TypeScript worker needs tsx's loader, which workers do not inherit from the parent thread.
+// A worker handles one message at a time and keeps nothing between them: a small young
+// generation is collected often and cheaply, and keeps each isolate's heap (and the process's
+// RSS) from growing to V8's defaults, which are sized for long-lived application heaps.
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 6 };
+
 function createPrepareWorker(key: Buffer | null): Worker {
-  const options = { workerData: { key } };
+  const options = { workerData: { key }, resourceLimits: WORKER_LIMITS };
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./prepare-worker.js', import.meta.url), options);
   const tsxApi = import.meta.resolve('tsx/esm/api');
   const entry = new URL('./prepare-worker.ts', import.meta.url).href;

@@ -64,7 +64,7 @@ export class ArchiveStore {
     const db: Database = new Level<Buffer, Buffer>(location, {
       keyEncoding: 'buffer',
       valueEncoding: 'buffer',
-      writeBufferSize: 16 * 1024 * 1024,
+      writeBufferSize: 4 * 1024 * 1024,
       maxFileSize: 8 * 1024 * 1024,
     });
     try {

@@ -79,6 +79,30 @@ export class Writer {
     return new Promise((resolve, reject) => this.enqueue({ kind: 'folder', archive, folder, resolve, reject }));
   }
 
+  /**
+   * The UIDs under which a message is already listed in each folder, or null when any folder
+   * lacks it (or does not exist yet). A read-only shortcut for re-imports; commit() stays the
+   * authority, so a race with a concurrent commit only costs the shortcut, never a duplicate.
+   */
+  async listedIn(sha: Buffer, targets: readonly { archive: string; folder: readonly string[] }[]): Promise<PlacementResult[] | null> {
+    const results: PlacementResult[] = [];
+    for (const target of targets) {
+      let archive = this.archives.get(target.archive);
+      if (!archive) {
+        const stored = await this.spaces.archive.get(Buffer.from(target.archive, 'utf8'));
+        if (!stored) return null;
+        archive = decodeRecord<ArchiveRecord>(stored);
+      }
+      const cached = this.folders.get(`${archive.id}${PATH_SEPARATOR}${target.folder.join(PATH_SEPARATOR)}`);
+      const folderId = cached?.id ?? (await this.spaces.folderPath.get(keys.folderPath(archive.id, target.folder)))?.readUInt32BE(0);
+      if (folderId === undefined) return null;
+      const uid = await this.spaces.entrySha.get(keys.entrySha(folderId, sha));
+      if (!uid) return null;
+      results.push({ archive: target.archive, folder: target.folder, folderId, uid: uid.readUInt32BE(0), added: false });
+    }
+    return results;
+  }
+
   onCommit(listener: CommitListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
