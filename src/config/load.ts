@@ -36,6 +36,16 @@ export class ConfigError extends CofferError {
 /** Label used in place of a file name for problems in the embedded default. */
 const EMBEDDED_LABEL = '<embedded default>';
 
+/**
+ * With no file at all, Coffer runs as a working demo: one journal endpoint on loopback that
+ * archives whatever local mail is sent to it. Every other value is the schema's default; a config
+ * file starts from the schema defaults alone (no endpoint it did not ask for).
+ */
+const EMBEDDED_DEFAULT = {
+  archives: [{ name: 'journal' }],
+  smtp: { endpoints: [{ address: 'journal@localhost', archive: 'journal', acceptAnyRecipient: true }] },
+};
+
 export function loadConfig(options: LoadConfigOptions = {}): Config {
   const env = options.env ?? process.env;
   const cwd = resolve(options.cwd ?? process.cwd());
@@ -43,7 +53,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
 
   if (chosen === undefined) {
     // The embedded default is "no keys": every value comes from the schema's defaults.
-    return validate({}, { label: EMBEDDED_LABEL, configFile: null, baseDir: cwd, env, cwd });
+    return validate(structuredClone(EMBEDDED_DEFAULT), { label: EMBEDDED_LABEL, configFile: null, baseDir: cwd, env, cwd });
   }
 
   const file = resolve(cwd, chosen);

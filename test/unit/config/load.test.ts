@@ -84,17 +84,21 @@ test('the dev config loads with dataDir next to it and two archives', (t) => {
 
 // --- embedded default, env and file selection -------------------------------------------------
 
-test('embedded default: all defaults, dataDir is <cwd>/data, no config file', (t) => {
+test('embedded default: schema defaults plus a loopback demo journal endpoint, dataDir is <cwd>/data', (t) => {
   const cwd = join(tempDir, 'work');
   const config = loadConfig({ env: {}, cwd });
   t.is(config.configFile, null);
   t.is(config.dataDir, join(cwd, 'data'));
   t.is(config.log.level, 'info');
   t.deepEqual(config.folders, { received: 'Inbox', sent: 'Sent' });
-  t.deepEqual(config.archives, []);
+  t.deepEqual(config.archives, [{ name: 'journal', aliases: [] }]);
   t.deepEqual(config.users, []);
   t.false(config.compliance.adminArchiveAccess);
-  t.deepEqual(config.smtp, { listen: ['127.0.0.1:2525'], maxConnections: 100, socketTimeout: 60_000, closeTimeout: 30_000, endpoints: [] });
+  t.deepEqual(config.smtp.listen, ['127.0.0.1:2525']);
+  t.is(config.smtp.endpoints.length, 1);
+  t.like(config.smtp.endpoints[0], { address: 'journal@localhost', archive: 'journal', acceptAnyRecipient: true, allowFrom: ['127.0.0.0/8', '::1/128'] });
+  // A config file starts from the schema defaults only: no endpoint it did not ask for.
+  t.deepEqual(loadConfig({ file: writeConfig('log: { level: warn }\n'), env: {} }).smtp.endpoints, []);
   t.deepEqual(config.imap, { starttls: '127.0.0.1:1143', tls: '127.0.0.1:1993' });
   t.false('encryption' in config);
   t.false('tls' in config);
