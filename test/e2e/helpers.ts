@@ -123,6 +123,8 @@ export function pseudoRandomBytes(length: number, seed: number): Buffer {
 }
 
 // --- summaries printed with --json ---------------------------------------------------------------
+// Declared here rather than imported from src/: they are the CLI's published JSON contract, and a
+// change in src/ that alters them must fail these tests instead of silently retyping them.
 
 export interface ImportSummary {
   archive: string;
