@@ -59,7 +59,7 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
   };
 
   const program = new Command('coffer')
-    .description('Coffer: an email archive server. Imports, verifies and inspects the archive store.')
+    .description('Coffer: an email archive server. Serves SMTP journal endpoints; imports, verifies and inspects the archive.')
     .exitOverride()
     .configureOutput({ writeOut: (text) => context.stdout.write(text), writeErr: (text) => context.stderr.write(text) })
     .showHelpAfterError();

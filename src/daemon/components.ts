@@ -6,7 +6,7 @@ import type { ComponentFactory } from './serve.js';
 
 const smtp: ComponentFactory = async ({ config, coffer, logger }) => {
   const certificate = await loadOrCreateCertificate({ tls: config.tls, dataDir: config.dataDir, logger });
-  return createSmtpComponent({ config, ingest: coffer.ingest(), logger: logger.child({ component: 'smtp' }), certificate });
+  return createSmtpComponent({ config, ingest: coffer.ingest(), logger, certificate });
 };
 
 export const serveComponents: readonly ComponentFactory[] = [smtp];
