@@ -8,8 +8,6 @@ import { ConfigError, loadConfig, type Config } from '../config/index.js';
 import { createEmlSource, createMaildirSource, createMboxSource, type FileSource } from '../connectors/files/index.js';
 import { forwardToDaemon } from '../control/client.js';
 import { controlSocketPath } from '../control/framing.js';
-import { runServe } from '../daemon/serve.js';
-import { serveComponents } from '../daemon/components.js';
 import { CofferError, describeError, ErrorCodes } from '../errors.js';
 import { checkArchiveName, parseFolderPath } from './folder-path.js';
 import { listFolders, printFolders } from './folders.js';
@@ -166,6 +164,8 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
   command(program, 'serve', 'run the daemon: SMTP journal endpoints and the control socket')
     .action(async (options: CommonOptions) => {
       if (context.coffer) throw new CofferError(ErrorCodes.InvalidArgument, 'the daemon is already running');
+      // Loaded here: the SMTP and TLS stack is large, and no other command needs it.
+      const [{ runServe }, { serveComponents }] = await Promise.all([import('../daemon/serve.js'), import('../daemon/components.js')]);
       exitCode = await runServe(
         { ...(options.config === undefined ? {} : { configFile: options.config }), env: context.env, cwd: context.cwd, runCommand: (request, output, coffer) => runCli(request.argv, { ...output, env: context.env, cwd: request.cwd, coffer }) },
         serveComponents,

@@ -20,21 +20,29 @@ export interface MimeNode {
 /** IMAP ENVELOPE / BODYSTRUCTURE as imap-core builds them: nested arrays of strings, Buffers, numbers, nulls. */
 export type ImapStructure = unknown[];
 
-interface Indexer {
+interface MimeIndexer {
   parseMimeTree(raw: Buffer): MimeNode;
-  getEnvelope(tree: MimeNode): ImapStructure;
-  getBodyStructure(tree: MimeNode): ImapStructure;
+  createEnvelope(header: Record<string, unknown>): ImapStructure;
+  BodyStructure: new (tree: MimeNode, options: { upperCaseKeys: boolean; skipContentLocation: boolean }) => { create(): ImapStructure };
 }
 
-let indexer: Indexer | undefined;
+let indexer: MimeIndexer | undefined;
 
-function loadIndexer(): Indexer {
+/**
+ * The three modules imap-core's Indexer builds on, loaded directly: indexer.js itself also pulls in
+ * HTML-to-text and charset tables that ingest never uses (slower start, more memory per worker).
+ */
+function loadIndexer(): MimeIndexer {
   if (!indexer) {
     // Without this flag WildDuck's config loader parses our argv (--config=...) and may exit.
     process.env.DISABLE_WILD_CONFIG = 'true';
     const require = createRequire(import.meta.url);
-    const IndexerClass = require('@zone-eu/wildduck/imap-core/lib/indexer/indexer.js') as new () => Indexer;
-    indexer = new IndexerClass();
+    const base = '@zone-eu/wildduck/imap-core/lib/indexer';
+    indexer = {
+      parseMimeTree: require(`${base}/parse-mime-tree.js`) as MimeIndexer['parseMimeTree'],
+      createEnvelope: require(`${base}/create-envelope.js`) as MimeIndexer['createEnvelope'],
+      BodyStructure: require(`${base}/body-structure.js`) as MimeIndexer['BodyStructure'],
+    };
   }
   return indexer;
 }
@@ -43,10 +51,13 @@ export function parseMimeTree(raw: Buffer): MimeNode {
   return loadIndexer().parseMimeTree(raw);
 }
 
+/** Indexer.getEnvelope, exactly. */
 export function buildEnvelope(tree: MimeNode): ImapStructure {
-  return loadIndexer().getEnvelope(tree);
+  return loadIndexer().createEnvelope(tree.parsedHeader ?? {});
 }
 
+/** Indexer.getBodyStructure, exactly: the full BODYSTRUCTURE with extension data. */
 export function buildBodyStructure(tree: MimeNode): ImapStructure {
-  return loadIndexer().getBodyStructure(tree);
+  const { BodyStructure } = loadIndexer();
+  return new BodyStructure(tree, { upperCaseKeys: true, skipContentLocation: false }).create();
 }
