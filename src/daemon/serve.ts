@@ -8,7 +8,7 @@ import { loadConfig, type Config } from '../config/index.js';
 import { controlSocketPath, type ControlRequest } from '../control/framing.js';
 import { createControlComponent } from '../control/server.js';
 import { Lifecycle, type Component } from '../lifecycle.js';
-import { createLogger, type Logger } from '../log/logger.js';
+import { createDaemonLogger, flushLogger, type Logger } from '../log/logger.js';
 
 export interface ServeOptions {
   configFile?: string;
@@ -23,7 +23,7 @@ export type ComponentFactory = (context: { config: Config; coffer: Coffer; logge
 export async function runServe(options: ServeOptions, factories: readonly ComponentFactory[] = []): Promise<number> {
   const load = (): Config => loadConfig({ ...(options.configFile === undefined ? {} : { file: options.configFile }), env: options.env, cwd: options.cwd });
   const config = load();
-  const logger = createLogger(config.log.level, process.stdout);
+  const logger = createDaemonLogger(config.log.level);
   const coffer = await openCoffer(config);
   const lifecycle = new Lifecycle(logger);
   try {
@@ -37,6 +37,7 @@ export async function runServe(options: ServeOptions, factories: readonly Compon
     await lifecycle.start(components);
   } catch (err) {
     await coffer.close();
+    await flushLogger(logger);
     throw err;
   }
   logger.info({ dataDir: config.dataDir, configFile: config.configFile }, 'coffer is running');
@@ -78,5 +79,6 @@ export async function runServe(options: ServeOptions, factories: readonly Compon
   await lifecycle.stop();
   await coffer.close();
   logger.info('stopped');
+  await flushLogger(logger);
   return 0;
 }

@@ -50,8 +50,16 @@ export class IngestPipeline {
       if (listed) return { sha, newContent: false, placements: listed, problems: [] };
     }
     const preparing = this.pool.prepare(request.raw);
-    // Workers finish out of order; commits are queued in arrival order so that UIDs follow the
-    // source's order (an mbox, a mailbox, an SMTP queue), whatever the workers' timing.
+    if (request.routing.kind === 'journal') {
+      // Independent SMTP transactions have no order between them to keep: each commits as soon
+      // as it is prepared, so one large message does not hold back the 250s of the others.
+      const content = await preparing;
+      const placements = placeMessage(content, request.routing, this.routingContext, request.origin, request.receivedAt);
+      const result = await this.writer.commit({ sha: content.sha, size: content.size, sealedBlob: content.sealedBlob, sealedMeta: content.sealedMeta, placements });
+      return { ...result, problems: content.problems };
+    }
+    // Workers finish out of order; imports are committed in the order they were read so that
+    // UIDs follow the source's order (an mbox, a directory, a mailbox), whatever the workers' timing.
     const previous = this.inOrder;
     const committing = preparing.then(async (content) => {
       await previous;

@@ -30,7 +30,7 @@ export function createSealer(key: Buffer | null, quality = 5): Sealer {
       let payload = plain;
       if (plain.length > 64) {
         const compressed = brotliCompressSync(plain, {
-          params: { [constants.BROTLI_PARAM_QUALITY]: quality, [constants.BROTLI_PARAM_SIZE_HINT]: plain.length },
+          params: { [constants.BROTLI_PARAM_QUALITY]: quality, [constants.BROTLI_PARAM_LGWIN]: 18, [constants.BROTLI_PARAM_SIZE_HINT]: plain.length },
         });
         if (compressed.length < plain.length) {
           payload = compressed;
