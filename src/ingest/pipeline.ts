@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { ArchiveStore } from '../store/store.js';
 import type { CommitResult, Writer } from '../store/writer.js';
+import type { PreparedContent } from './prepare.js';
 import { placeMessage, type AddressBook, type FolderNames, type Routing, type Target } from './route.js';
 import { WorkerPool } from './worker-pool.js';
 
@@ -42,37 +43,40 @@ export class IngestPipeline {
   }
 
   async ingest(request: IngestRequest): Promise<IngestOutcome> {
-    // Re-imports are mostly messages already listed where they are going: a hash (cheap, here)
-    // and an index lookup answer those without parsing, compressing or a worker round trip.
-    if (request.routing.kind === 'explicit') {
-      const sha = createHash('sha256').update(request.raw).digest();
-      const listed = await this.writer.listedIn(sha, request.routing.targets);
-      if (listed) return { sha, newContent: false, placements: listed, problems: [] };
-    }
-    const preparing = this.pool.prepare(request.raw);
     if (request.routing.kind === 'journal') {
       // Independent SMTP transactions have no order between them to keep: each commits as soon
       // as it is prepared, so one large message does not hold back the 250s of the others.
-      const content = await preparing;
-      const placements = placeMessage(content, request.routing, this.routingContext, request.origin, request.receivedAt);
-      const result = await this.writer.commit({ sha: content.sha, size: content.size, sealedBlob: content.sealedBlob, sealedMeta: content.sealedMeta, placements });
-      return { ...result, problems: content.problems };
+      const content = await this.pool.prepare(request.raw);
+      return this.commit(content, request);
     }
-    // Workers finish out of order; imports are committed in the order they were read so that
-    // UIDs follow the source's order (an mbox, a directory, a mailbox), whatever the workers' timing.
+    // Imports are committed in the order they were read, so that UIDs follow the source's order
+    // (an mbox, a directory, a mailbox) whatever the workers' timing. The place in line is taken
+    // here, before the first await; each message lets the next one commit only after it has.
     const previous = this.inOrder;
-    const committing = preparing.then(async (content) => {
+    let release = (): void => undefined;
+    this.inOrder = new Promise<void>((resolve) => (release = resolve));
+    try {
+      // Re-imports are mostly messages already listed where they are going: a hash (cheap, here)
+      // and an index lookup answer those without parsing, compressing or a worker round trip.
+      const sha = createHash('sha256').update(request.raw).digest();
+      const listed = await this.writer.listedIn(sha, request.routing.targets);
+      if (listed) return { sha, newContent: false, placements: listed, problems: [] };
+      const content = await this.pool.prepare(request.raw);
       await previous;
-      const placements = placeMessage(content, request.routing, this.routingContext, request.origin, request.receivedAt);
-      const result = this.writer.commit({ sha: content.sha, size: content.size, sealedBlob: content.sealedBlob, sealedMeta: content.sealedMeta, placements });
-      return { result, problems: content.problems };
-    });
-    this.inOrder = committing.then(
-      () => undefined,
-      () => undefined,
-    );
-    const { result, problems } = await committing;
-    return { ...(await result), problems };
+      const committed = this.commit(content, request);
+      release();
+      return await committed;
+    } finally {
+      // Already listed, or failed: the next message still waits for those before this one.
+      void previous.then(release);
+    }
+  }
+
+  /** Routes prepared content and hands it to the writer; the writer's queue fixes the order. */
+  private async commit(content: PreparedContent, request: IngestRequest): Promise<IngestOutcome> {
+    const placements = placeMessage(content, request.routing, this.routingContext, request.origin, request.receivedAt);
+    const result = await this.writer.commit({ sha: content.sha, size: content.size, sealedBlob: content.sealedBlob, sealedMeta: content.sealedMeta, placements });
+    return { ...result, problems: content.problems };
   }
 
   /** Archive addresses and folder names changed (config reload): applies to messages routed from now on. */

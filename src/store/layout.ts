@@ -4,8 +4,8 @@
 //
 //   info        'info'                          → StoreInfo (format version, key check)
 //               'counters'                      → Counters
-//   blob        sha256(32)                      → sealed raw message bytes (compressed, maybe encrypted)
-//   message     sha256(32)                      → sealed MessageMeta
+//   blob        blobId(u64)                     → sealed raw message bytes (compressed, maybe encrypted)
+//   message     sha256(32)                      → blobId(u64) + sealed MessageMeta
 //   archive     utf8 archive name               → ArchiveRecord
 //   folder      folderId(u32)                   → FolderRecord
 //   folderPath  archiveId(u32) + utf8 path      → folderId(u32)     path segments joined by '/'
@@ -17,6 +17,10 @@
 //
 // A message, its metadata, its listings, refs, change records, folder and counter updates are
 // written in one batch, so a crash leaves either all of them or none.
+//
+// Content is addressed by SHA-256 through `message`, but stored under sequential blob ids: keys
+// that only ever grow let LevelDB move finished tables down its levels without rewriting them,
+// where random (hash) keys would have every compaction reread and rewrite the bulk of the store.
 
 export const FORMAT_VERSION = 1;
 
@@ -50,7 +54,10 @@ export function u64(value: number): Buffer {
   return key;
 }
 
+export const BLOB_ID_BYTES = 8;
+
 export const keys = {
+  blob: (blobId: number): Buffer => u64(blobId),
   folder: (folderId: number): Buffer => u32(folderId),
   folderPath: (archiveId: number, path: readonly string[]): Buffer =>
     Buffer.concat([u32(archiveId), Buffer.from(path.join(PATH_SEPARATOR), 'utf8')]),
@@ -66,6 +73,15 @@ export interface Listing {
   folderId: number;
   uid: number;
   sha: Buffer;
+}
+
+/** A `message` value: the id of the content blob, then the sealed metadata. */
+export function encodeMessageValue(blobId: number, sealedMeta: Buffer): Buffer {
+  return Buffer.concat([u64(blobId), sealedMeta]);
+}
+
+export function decodeMessageValue(value: Buffer): { blobId: number; sealedMeta: Buffer } {
+  return { blobId: Number(value.readBigUInt64BE(0)), sealedMeta: value.subarray(BLOB_ID_BYTES) };
 }
 
 export function decodeEntryKey(key: Buffer): { folderId: number; uid: number } {

@@ -63,6 +63,8 @@ export interface EntryRecord {
 export interface Counters {
   nextArchiveId: number;
   nextFolderId: number;
+  /** Id of the next content blob (content is stored under sequential ids, see layout.ts). */
+  nextBlobId: number;
   /** Sequence number of the next change record (the feed the index and IMAP notifications follow). */
   nextChange: number;
   lastUidValidity: number;

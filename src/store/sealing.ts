@@ -4,10 +4,15 @@
 // Brotli at quality 5 compresses mail ~5% better than deflate at similar speed (bench/README.md);
 // its built-in dictionary helps most on small messages.
 //
-//   [flags u8][payload]                                    flags: 1 = Brotli, 2 = encrypted
+//   [flags u8][payload][crc32 u32]                         flags: 1 = Brotli, 2 = encrypted
 //   [flags u8][nonce 12][tag 16][ciphertext]               when encrypted
+//
+// Unencrypted values carry a CRC-32 of the record's key and the stored payload: content is also
+// checked against its SHA-256, but metadata is not, and a flipped byte (or a record moved under
+// another key) could otherwise still decode into plausible wrong values.
+// Encrypted values need none: the GCM tag authenticates them.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
+import { brotliCompressSync, brotliDecompressSync, constants, crc32 } from 'node:zlib';
 import { CofferError, ErrorCodes } from '../errors.js';
 
 const COMPRESSED = 1;
@@ -15,6 +20,7 @@ const ENCRYPTED = 2;
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 const HEADER_BYTES = 1 + NONCE_BYTES + TAG_BYTES;
+const CRC_BYTES = 4;
 
 export interface Sealer {
   readonly encrypts: boolean;
@@ -37,7 +43,11 @@ export function createSealer(key: Buffer | null, quality = 5): Sealer {
           flags |= COMPRESSED;
         }
       }
-      if (!key) return Buffer.concat([Buffer.of(flags), payload]);
+      if (!key) {
+        const crc = Buffer.allocUnsafe(CRC_BYTES);
+        crc.writeUInt32BE(checksum(payload, associated));
+        return Buffer.concat([Buffer.of(flags), payload, crc]);
+      }
       const nonce = randomBytes(NONCE_BYTES);
       const cipher = createCipheriv('aes-256-gcm', key, nonce);
       cipher.setAAD(associated);
@@ -51,7 +61,13 @@ export function createSealer(key: Buffer | null, quality = 5): Sealer {
         throw new CofferError(ErrorCodes.StoreCorrupt, 'stored value has an unknown format');
       }
       let payload = sealed.subarray(1);
-      if (flags & ENCRYPTED) {
+      if (!(flags & ENCRYPTED)) {
+        if (sealed.length < 1 + CRC_BYTES) throw new CofferError(ErrorCodes.StoreCorrupt, 'stored value is truncated');
+        payload = sealed.subarray(1, sealed.length - CRC_BYTES);
+        if (checksum(payload, associated) !== sealed.readUInt32BE(sealed.length - CRC_BYTES)) {
+          throw new CofferError(ErrorCodes.StoreCorrupt, 'stored value fails its checksum (damaged)');
+        }
+      } else {
         if (!key) throw new CofferError(ErrorCodes.KeyMissing, 'stored value is encrypted and no encryption key is configured');
         if (sealed.length < HEADER_BYTES) throw new CofferError(ErrorCodes.StoreCorrupt, 'encrypted value is truncated');
         const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(1, 1 + NONCE_BYTES));
@@ -73,4 +89,12 @@ export function createSealer(key: Buffer | null, quality = 5): Sealer {
       return payload;
     },
   };
+}
+
+/** CRC-32 of the record key, continued over the payload. */
+function checksum(payload: Buffer, associated: Buffer): number {
+  // Node's crc32 drops the running value for a buffer without a backing store (an empty message
+  // that crossed a worker boundary), so an empty payload adds nothing, explicitly.
+  const keyCrc = crc32(associated);
+  return payload.length ? crc32(payload, keyCrc) : keyCrc;
 }

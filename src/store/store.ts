@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Level } from 'level';
 import { CofferError, ErrorCodes } from '../errors.js';
 import { decodeEntry, decodeMessageMeta, decodeRecord, encodeRecord } from './codec.js';
-import { decodeChange, decodeEntryKey, decodeRefKey, FORMAT_VERSION, keys, prefixRange, Sublevels, type Listing, type SublevelName } from './layout.js';
+import { decodeChange, decodeEntryKey, decodeMessageValue, decodeRefKey, FORMAT_VERSION, keys, prefixRange, Sublevels, type Listing, type SublevelName } from './layout.js';
 import type { ArchiveRecord, Counters, EntryRecord, FolderRecord, MessageMeta, StoreInfo } from './records.js';
 import { createSealer, type Sealer } from './sealing.js';
 import { Writer } from './writer.js';
@@ -31,6 +31,7 @@ const KEY_CHECK_PLAIN = Buffer.from('coffer key check');
 export const INITIAL_COUNTERS: Counters = {
   nextArchiveId: 1,
   nextFolderId: 1,
+  nextBlobId: 1,
   nextChange: 1,
   lastUidValidity: 0,
   messages: 0,
@@ -156,14 +157,17 @@ export class ArchiveStore {
 
   async getMessage(sha: Buffer): Promise<MessageMeta | undefined> {
     const value = await this.spaces.message.get(sha);
-    return value && decodeMessageMeta(this.sealer.open(value, sha));
+    return value && decodeMessageMeta(this.sealer.open(decodeMessageValue(value).sealedMeta, sha));
   }
 
   /** The archived bytes, exactly as received. */
   async readRaw(sha: Buffer): Promise<Buffer> {
-    const value = await this.spaces.blob.get(sha);
+    const value = await this.spaces.message.get(sha);
     if (!value) throw new CofferError(ErrorCodes.NotFound, `message ${sha.toString('hex')} is not stored`);
-    return this.sealer.open(value, sha);
+    const blob = await this.spaces.blob.get(keys.blob(decodeMessageValue(value).blobId));
+    if (!blob) throw new CofferError(ErrorCodes.StoreCorrupt, `the content of message ${sha.toString('hex')} is missing`);
+    // The SHA-256 is the associated data: a blob opened under the wrong message fails to open.
+    return this.sealer.open(blob, sha);
   }
 
   /** Every folder listing of a stored message. */

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { describeError } from '../errors.js';
 import { decodeEntry, decodeMessageMeta, decodeRecord } from './codec.js';
-import { decodeChange, decodeEntryKey, decodeRefKey, keys } from './layout.js';
+import { decodeChange, decodeEntryKey, decodeMessageValue, decodeRefKey, keys } from './layout.js';
 import type { ArchiveRecord, Counters, EntryRecord, FolderRecord } from './records.js';
 import type { ArchiveStore } from './store.js';
 
@@ -61,39 +61,46 @@ export async function verifyStore(store: ArchiveStore, options: VerifyOptions = 
     return { archive: folder ? (archives.get(folder.archiveId)?.name ?? `#${folder.archiveId}`) : undefined, folder: folder ? folder.path.join('/') : `#${folderId}` };
   };
 
-  // 1. Content: every blob opens, hashes to its key and has metadata.
+  // 1. Content: every message's metadata decodes, and its blob opens and hashes to the message's
+  //    SHA-256. Every blob thus belongs to exactly one message, so equal counts mean no orphans.
   let rawBytes = 0;
   let storedBytes = 0;
-  for await (const [sha, sealed] of spaces.blob.iterator()) {
+  let contentDamaged = false;
+  for await (const [sha, value] of spaces.message.iterator()) {
+    const problemsBefore = report.problems.length;
     report.messages += 1;
     const hex = sha.toString('hex');
-    storedBytes += sealed.length;
-    // Raw bytes are counted from the metadata, so one unreadable blob is reported once, as
-    // itself, and not again as a store-wide counter mismatch.
-    const metaValue = await spaces.message.get(sha);
+    storedBytes += value.length;
+    const { blobId, sealedMeta } = decodeMessageValue(value);
     let size: number | undefined;
-    if (!metaValue) problem({ sha: hex, detail: 'message has no metadata record' });
-    else {
-      storedBytes += metaValue.length;
+    try {
+      size = decodeMessageMeta(store.sealer.open(sealedMeta, sha)).size;
+      rawBytes += size;
+    } catch (err) {
+      problem({ sha: hex, detail: `metadata cannot be read: ${describeError(err)}` });
+    }
+    const sealed = await spaces.blob.get(keys.blob(blobId));
+    if (!sealed) {
+      problem({ sha: hex, detail: `content (blob ${blobId}) is missing` });
+    } else {
+      storedBytes += sealed.length;
       try {
-        size = decodeMessageMeta(store.sealer.open(metaValue, sha)).size;
-        rawBytes += size;
+        const raw = store.sealer.open(sealed, sha);
+        if (!createHash('sha256').update(raw).digest().equals(sha)) problem({ sha: hex, detail: 'content does not match its SHA-256' });
+        else if (size !== undefined && raw.length !== size) problem({ sha: hex, detail: `content is ${raw.length} bytes, metadata says ${size}` });
       } catch (err) {
-        problem({ sha: hex, detail: `metadata cannot be read: ${describeError(err)}` });
+        problem({ sha: hex, detail: `content cannot be read: ${describeError(err)}` });
       }
     }
-    try {
-      const raw = store.sealer.open(sealed, sha);
-      if (!createHash('sha256').update(raw).digest().equals(sha)) problem({ sha: hex, detail: 'content does not match its SHA-256' });
-      else if (size !== undefined && raw.length !== size) problem({ sha: hex, detail: `content is ${raw.length} bytes, metadata says ${size}` });
-    } catch (err) {
-      problem({ sha: hex, detail: `content cannot be read: ${describeError(err)}` });
-    }
+    if (report.problems.length > problemsBefore) contentDamaged = true;
     options.onProgress?.(report.messages, counters.messages);
   }
-  for await (const sha of spaces.message.keys()) {
-    if (!(await spaces.blob.get(sha))) problem({ sha: sha.toString('hex'), detail: 'metadata without stored content' });
+  let blobs = 0;
+  for await (const key of spaces.blob.keys()) {
+    blobs += 1;
+    if (Number(key.readBigUInt64BE(0)) >= counters.nextBlobId) problem({ detail: `blob ${key.readBigUInt64BE(0)} has an id never assigned` });
   }
+  if (blobs !== report.messages) problem({ detail: `${blobs} content blobs for ${report.messages} messages: ${blobs - report.messages} belong to no message` });
 
   // 2. Listings: each points at stored content, is indexed by sha and has its ref.
   for await (const [key, value] of spaces.entry.iterator()) {
@@ -146,8 +153,11 @@ export async function verifyStore(store: ArchiveStore, options: VerifyOptions = 
     }
   }
   checkCounter(counters, 'messages', report.messages, problem);
-  checkCounter(counters, 'rawBytes', rawBytes, problem);
-  checkCounter(counters, 'storedBytes', storedBytes, problem);
+  // Byte totals can only add up when every message could be read; a damaged one is reported above.
+  if (!contentDamaged) {
+    checkCounter(counters, 'rawBytes', rawBytes, problem);
+    checkCounter(counters, 'storedBytes', storedBytes, problem);
+  }
   if (changes !== counters.nextChange - 1) problem({ detail: `store counts ${counters.nextChange - 1} change records, found ${changes}` });
   if (changes !== report.listings) problem({ detail: `${report.listings} listings but ${changes} change records` });
   return report;

@@ -4,7 +4,7 @@
 // Only this class assigns archive ids, folder ids, UIDVALIDITY and UIDs, so they never collide.
 import type { Level } from 'level';
 import { decodeRecord, encodeEntry, encodeRecord } from './codec.js';
-import { encodeChange, keys, PATH_SEPARATOR, type Listing } from './layout.js';
+import { BLOB_ID_BYTES, encodeChange, encodeMessageValue, keys, PATH_SEPARATOR, type Listing } from './layout.js';
 import type { ArchiveRecord, Counters, Direction, EntryRecord, FolderRecord, StoreInfo } from './records.js';
 import type { Sealer } from './sealing.js';
 import { INITIAL_COUNTERS, type Keyspaces } from './store.js';
@@ -223,11 +223,12 @@ export class Writer {
       const newContent = !storedShas.has(shaHex) && !newShas.has(shaHex);
       if (newContent) {
         newShas.add(shaHex);
-        put(this.spaces.blob, message.sha, message.sealedBlob);
-        put(this.spaces.message, message.sha, message.sealedMeta);
+        const blobId = counters.nextBlobId++;
+        put(this.spaces.blob, keys.blob(blobId), message.sealedBlob);
+        put(this.spaces.message, message.sha, encodeMessageValue(blobId, message.sealedMeta));
         counters.messages += 1;
         counters.rawBytes += message.size;
-        counters.storedBytes += message.sealedBlob.length + message.sealedMeta.length;
+        counters.storedBytes += message.sealedBlob.length + message.sealedMeta.length + BLOB_ID_BYTES;
       }
       const placements: PlacementResult[] = [];
       for (const placement of message.placements) {

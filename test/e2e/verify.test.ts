@@ -55,6 +55,13 @@ async function flipByte(db: RawDb, space: string, key: Buffer): Promise<void> {
   await level.put(key, damaged);
 }
 
+/** The key of a message's content blob: the first 8 bytes of its `message` record (src/store/layout.ts). */
+async function blobKeyOf(db: RawDb, sha: Buffer): Promise<Buffer> {
+  const record = await sublevel(db, 'message').get(sha);
+  if (record === undefined) throw new Error(`no message record for ${sha.toString('hex')}`);
+  return record.subarray(0, 8);
+}
+
 async function deleteKeyContaining(db: RawDb, space: string, sha: Buffer): Promise<number> {
   const level = sublevel(db, space);
   const doomed: Buffer[] = [];
@@ -66,7 +73,7 @@ async function deleteKeyContaining(db: RawDb, space: string, sha: Buffer): Promi
 test('a flipped byte in stored content is reported with its sha and listing; show refuses it', async (t) => {
   const { dataDir, shas, files } = await storeWithThree(t, 'blob');
   const sha = shas[1] ?? '';
-  await withRawStore(t, dataDir, (db) => flipByte(db, 'blob', Buffer.from(sha, 'hex')));
+  await withRawStore(t, dataDir, async (db) => flipByte(db, 'blob', await blobKeyOf(db, Buffer.from(sha, 'hex'))));
 
   const text = await runCoffer(['verify'], { dataDir });
   t.is(text.code, 1, text.stderr);

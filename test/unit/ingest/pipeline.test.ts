@@ -60,3 +60,22 @@ test('hostile input goes through the pipeline: archived, flagged, readable', asy
     await store.close();
   }
 });
+
+test('a re-import mixing listed and new messages keeps the new ones in source order', async (t) => {
+  const store = await openStore({ dataDir: tempDir(t), encryptionKey: null });
+  const ingest = createIngestPipeline({ store, addressBook: new Map(), folders: { received: 'Inbox', sent: 'Sent' }, encryptionKey: null, workers: 2 });
+  const routing = { kind: 'explicit' as const, targets: [{ archive: 'a', folder: ['Inbox'] }] };
+  try {
+    const raws = Array.from({ length: 60 }, (_, i) => message({ messageId: `r${i}@x`, body: i % 4 === 0 ? 'y'.repeat(200_000) : `short ${i}` }));
+    // Every third message is archived first; then all sixty arrive, listed and new interleaved.
+    const early = raws.filter((_, i) => i % 3 === 0);
+    await Promise.all(early.map((raw) => ingest.ingest({ raw, origin: 'first', routing })));
+    const outcomes = await Promise.all(raws.map((raw) => ingest.ingest({ raw, origin: 'second', routing })));
+    const newUids = outcomes.filter((_, i) => i % 3 !== 0).map((o) => o.placements[0]!.uid);
+    t.deepEqual(newUids, newUids.map((_, i) => early.length + i + 1));
+    t.true(outcomes.filter((_, i) => i % 3 === 0).every((o) => !o.placements[0]!.added));
+  } finally {
+    await ingest.close();
+    await store.close();
+  }
+});

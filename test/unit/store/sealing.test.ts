@@ -46,3 +46,16 @@ test('an encrypted value without a key is a clear error', (t) => {
 test('an unknown format byte is reported as corruption', (t) => {
   t.true(isCofferError(t.throws(() => createSealer(null).open(Buffer.from([0x7f, 1, 2]), aad)), ErrorCodes.StoreCorrupt));
 });
+
+test('an unencrypted value with a flipped byte, or moved under another key, fails its checksum', (t) => {
+  const sealer = createSealer(null);
+  for (const value of [text, Buffer.from('short metadata record')]) {
+    const sealed = sealer.seal(value, aad);
+    for (const at of [1, Math.floor(sealed.length / 2), sealed.length - 1]) {
+      const damaged = Buffer.from(sealed);
+      damaged[at]! ^= 0x5a;
+      t.true(isCofferError(t.throws(() => sealer.open(damaged, aad)), ErrorCodes.StoreCorrupt), `byte ${at}`);
+    }
+    t.true(isCofferError(t.throws(() => sealer.open(sealed, Buffer.from('another key'))), ErrorCodes.StoreCorrupt));
+  }
+});
