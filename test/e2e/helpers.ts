@@ -3,6 +3,7 @@
 // and open the store directly with `level` (only after the CLI has exited) to inspect or damage it.
 // Nothing here mocks Coffer: every assertion goes through the command line or the bytes on disk.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { connect, createServer } from 'node:net';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -267,4 +268,68 @@ export function revealsPlaintext(value: Buffer, marker: string): boolean {
 
 export function yamlString(value: string): string {
   return JSON.stringify(value);
+}
+
+// --- a running daemon ----------------------------------------------------------------------------
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A loopback port nobody listens on right now (the config refuses port 0). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolvePromise, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolvePromise);
+  });
+  const address = server.address();
+  await new Promise<void>((resolvePromise) => server.close(() => resolvePromise()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolvePromise(true);
+    });
+    socket.once('error', () => resolvePromise(false));
+  });
+}
+
+/** Polls (at most ~30 s) until the port accepts connections; fails early once `exited` says why. */
+export async function waitForPort(port: number, what: string, exited: () => string | undefined = () => undefined): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    const why = exited();
+    if (why !== undefined) throw new Error(`${what} exited before listening: ${why}`);
+    if (await accepts(port)) return;
+    await sleep(100);
+  }
+  throw new Error(`${what}: nothing listens on 127.0.0.1:${port} after 30 s`);
+}
+
+export interface RunningDaemon {
+  child: ChildProcess;
+  done: Promise<RunResult>;
+  /** The result once the daemon has exited, else undefined. */
+  result: () => RunResult | undefined;
+  /** Why it exited (code and output), for waitForPort, else undefined. */
+  exitReason: () => string | undefined;
+}
+
+/** `coffer serve --config <file>`, killed at teardown if the test did not stop it. */
+export function startDaemon(t: ExecutionContext, config: string): RunningDaemon {
+  const child = spawnCoffer(['serve'], { config });
+  let result: RunResult | undefined;
+  const done = finished(child).then((r) => (result = r));
+  t.teardown(() => {
+    if (result === undefined) child.kill('SIGKILL');
+  });
+  return {
+    child,
+    done,
+    result: () => result,
+    exitReason: () => (result ? `code ${String(result.code)}: ${result.stderr}${result.stdout.toString().slice(-2000)}` : undefined),
+  };
 }

@@ -5,49 +5,13 @@
 // its sender (Sent) and recipients (Inbox), Bcc recipients included. Every wait is a bounded poll.
 import { spawnSync } from 'node:child_process';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import test from 'ava';
 import { createTransport } from 'nodemailer';
-import { cofferJson, finished, runCoffer, spawnCoffer, tempDir, type FoldersReport, type RunResult, type ShowJson } from './helpers.js';
+import { cofferJson, finished, freePort, runCoffer, sleep, spawnCoffer, tempDir, waitForPort, type FoldersReport, type RunResult, type ShowJson } from './helpers.js';
 
 const POSTFIX = '/usr/sbin/postfix';
 const JOURNAL = 'journal@archive.test';
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-async function waitForPort(port: number, what: string, exited: () => string | undefined = () => undefined): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    const why = exited();
-    if (why !== undefined) throw new Error(`${what} exited before listening: ${why}`);
-    if (await accepts(port)) return;
-    await sleep(100);
-  }
-  throw new Error(`${what}: nothing listens on 127.0.0.1:${port} after 30 s`);
-}
-
 function postfix(configDir: string, command: string): { status: number | null; output: string } {
   const result = spawnSync(POSTFIX, ['-c', configDir, command], { encoding: 'utf8', timeout: 30_000 });
   return { status: result.status, output: `${result.stdout}${result.stderr}${result.error ? String(result.error) : ''}` };

@@ -3,7 +3,6 @@
 // store must verify, a restart must start and stop cleanly, and every 250-acknowledged message must
 // be listed exactly once in each folder it routes to (checked by SHA-256 in the store on disk).
 // Every loop is bounded: by a message count per client, a poll count, or the daemon's exit.
-import { createServer, connect } from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
@@ -11,7 +10,7 @@ import { createTransport } from 'nodemailer';
 import { decodeEntry, decodeRecord } from '../../src/store/codec.js';
 import { decodeEntryKey } from '../../src/store/layout.js';
 import type { ArchiveRecord, FolderRecord } from '../../src/store/records.js';
-import { cofferJson, finished, openRawStore, sha256, spawnCoffer, sublevel, tempDir, type RunResult, type VerifyJson } from './helpers.js';
+import { cofferJson, freePort, openRawStore, sha256, startDaemon, sublevel, tempDir, waitForPort, type VerifyJson } from './helpers.js';
 
 const CLIENTS = 8;
 /** Upper bound per client; the kill comes long before (8 × 400 = 3,200 > KILL_AFTER_ACKS). */
@@ -19,43 +18,6 @@ const PER_CLIENT = 400;
 /** Kill once this many messages have been acknowledged with 250. */
 const KILL_AFTER_ACKS = 800;
 const JOURNAL = 'journal@archive.test';
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A loopback port nobody listens on right now (the config refuses port 0). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-/** Polls (at most ~30 s) until the port accepts connections; fails early if the daemon exited. */
-async function waitForPort(port: number, exited: () => RunResult | undefined): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    const result = exited();
-    if (result) throw new Error(`coffer serve exited with ${String(result.code)} before listening: ${result.stderr}${result.stdout.toString().slice(-2000)}`);
-    if (await accepts(port)) return;
-    await sleep(100);
-  }
-  throw new Error(`nothing listens on 127.0.0.1:${port} after 30 s`);
-}
 
 /** Distinct per (client, n); half go to alice, half come from bob, so two folders get each one. */
 function durabilityMessage(client: number, n: number): Buffer {
@@ -75,13 +37,6 @@ function durabilityMessage(client: number, n: number): Buffer {
       '',
     ].join('\r\n'),
   );
-}
-
-function startDaemon(config: string): { child: ReturnType<typeof spawnCoffer>; done: Promise<RunResult>; result: () => RunResult | undefined } {
-  const child = spawnCoffer(['serve'], { config });
-  let result: RunResult | undefined;
-  const done = finished(child).then((r) => (result = r));
-  return { child, done, result: () => result };
 }
 
 test('every message acknowledged with 250 survives kill -9 of the daemon, exactly once', async (t) => {
@@ -110,11 +65,8 @@ test('every message acknowledged with 250 survives kill -9 of the daemon, exactl
     ].join('\n'),
   );
 
-  const daemon = startDaemon(config);
-  t.teardown(() => {
-    if (daemon.result() === undefined) daemon.child.kill('SIGKILL');
-  });
-  await waitForPort(port, daemon.result);
+  const daemon = startDaemon(t, config);
+  await waitForPort(port, 'coffer serve', daemon.exitReason);
 
   // 1. Load, then SIGKILL once KILL_AFTER_ACKS messages have their 250.
   const acked = new Map<string, { client: number; n: number; toAlice: boolean }>();
@@ -171,11 +123,8 @@ test('every message acknowledged with 250 survives kill -9 of the daemon, exactl
   t.true(verified.ok, JSON.stringify(verified.problems.slice(0, 5)));
 
   // 3. A restart starts (its SMTP port accepts) and stops cleanly with nothing sent.
-  const again = startDaemon(config);
-  t.teardown(() => {
-    if (again.result() === undefined) again.child.kill('SIGKILL');
-  });
-  await waitForPort(port, again.result);
+  const again = startDaemon(t, config);
+  await waitForPort(port, 'coffer serve (restart)', again.exitReason);
   again.child.kill('SIGTERM');
   const stopped = await again.done;
   t.is(stopped.code, 0, stopped.stderr);
