@@ -21,8 +21,14 @@ type EmlEntry =
 // The callback readFile does one fstat and one read; fs/promises' version reads in chunks with a
 // round trip through the thread pool each, several times slower for small files.
 const readFile = promisify(readFileCallback);
-/** Files read ahead of the one being yielded: hides per-file latency, holds little memory. */
-const READ_AHEAD = 16;
+/**
+ * Read-ahead hides per-file latency (open, read, close through the thread pool) without letting
+ * memory grow: at most READS_IN_FLIGHT reads at once, and at most READ_AHEAD files or
+ * READ_AHEAD_BYTES of read-but-not-yet-consumed messages, whatever the sizes of the files.
+ */
+const READS_IN_FLIGHT = 8;
+const READ_AHEAD = 64;
+const READ_AHEAD_BYTES = 32 * 1024 * 1024;
 
 export function createEmlSource(dir: string, options: EmlSourceOptions): FileSource {
   return {
@@ -37,11 +43,41 @@ export function createEmlSource(dir: string, options: EmlSourceOptions): FileSou
 
 async function* readEml(root: string, recursive: boolean): AsyncGenerator<SourceItem> {
   const ahead: Promise<SourceItem>[] = [];
+  const reads = createLimiter(READS_IN_FLIGHT);
+  let buffered = 0;
+  const next = async (): Promise<SourceItem> => {
+    const item = await ahead.shift()!;
+    buffered -= item.bytes;
+    return item;
+  };
   for await (const entry of walkEml(root, recursive, false)) {
-    ahead.push(load(entry));
-    if (ahead.length >= READ_AHEAD) yield await ahead.shift()!;
+    while (ahead.length >= READ_AHEAD || (ahead.length > 0 && buffered >= READ_AHEAD_BYTES)) yield await next();
+    ahead.push(
+      reads(() => load(entry)).then((item) => {
+        buffered += item.bytes;
+        return item;
+      }),
+    );
   }
-  while (ahead.length) yield await ahead.shift()!;
+  while (ahead.length) yield await next();
+}
+
+/** Runs at most `limit` of the given tasks at once, in the order they were handed in. */
+function createLimiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (task) => {
+    // A finishing task hands its slot straight to the next waiter, so none can be taken between.
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running += 1;
+    try {
+      return await task();
+    } finally {
+      const nextInLine = waiting.shift();
+      if (nextInLine) nextInLine();
+      else running -= 1;
+    }
+  };
 }
 
 /** Never rejects: a file that cannot be read is a failure item. */
