@@ -6,14 +6,11 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, release, totalmem } from 'node:os';
+import { lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { corpusFiles, splitPostmark, writeAmplified, writeEmlDir, writeMbox, type CorpusInfo } from './corpus.js';
+import { machine, machineBusySeconds, ROOT, round, snapshotDist, waitIdle } from './machine.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const DIST = join(ROOT, 'dist');
 const TIME = '/usr/bin/time';
 /** Bumped when corpus generation changes, so cached corpora under the work directory are rebuilt. */
 const CORPUS_VERSION = 1;
@@ -144,32 +141,7 @@ async function cached(path: string, key: object, build: () => Promise<CorpusInfo
   return info;
 }
 
-/** Busy (non-idle, non-iowait) CPU seconds of the whole machine since boot, from /proc/stat. */
-async function machineBusySeconds(): Promise<number> {
-  try {
-    const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0] ?? '';
-    const f = line.trim().split(/\s+/).slice(1).map(Number);
-    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
-    return (total - (f[3] ?? 0) - (f[4] ?? 0)) / 100; // USER_HZ is 100 on Linux
-  } catch {
-    return Number.NaN;
-  }
-}
 
-/**
- * This machine is shared: before a measurement, wait (up to `limit` seconds) until the other
- * processes use less than 15% of one core, so a neighbour's test run does not pollute the numbers.
- */
-async function waitIdle(limit: number): Promise<number> {
-  const deadline = performance.now() + limit * 1000;
-  for (;;) {
-    const before = await machineBusySeconds();
-    await new Promise((r) => setTimeout(r, 2000));
-    const busy = ((await machineBusySeconds()) - before) / 2;
-    if (!(busy > 0.15) || performance.now() > deadline) return busy;
-    process.stderr.write(`(machine busy: ${(busy * 100).toFixed(0)}% of a core; waiting) `);
-  }
-}
 
 /** The pid and every descendant, from /proc/<pid>/task/<tid>/children. */
 async function processTree(pid: number): Promise<number[]> {
@@ -339,7 +311,6 @@ function phase(run: RunResult, summary: unknown): Phase {
   };
 }
 
-const round = (n: number, digits: number): number => Number(n.toFixed(digits));
 
 /** Summaries list at most 1,000 flagged messages; keep the results file readable. */
 function trimSummary(summary: unknown): unknown {
@@ -506,37 +477,12 @@ function printTable(scenarios: Scenario[], notmuch: NotmuchResult | undefined): 
   for (const s of scenarios) for (const p of s.problems) process.stdout.write(`PROBLEM ${s.name}: ${p}\n`);
 }
 
-function machine(): Record<string, unknown> {
-  const git = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
-  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' });
-  return {
-    date: new Date().toISOString(),
-    cpus: cpus().length,
-    cpuModel: cpus()[0]?.model ?? 'unknown',
-    memoryGiB: round(totalmem() / 2 ** 30, 1),
-    loadAverageAtEnd: loadavg().map((l) => round(l, 2)),
-    node: process.version,
-    kernel: release(),
-    commit: git.status === 0 ? git.stdout.trim() : 'none',
-    srcDirty: dirty.status === 0 ? dirty.stdout.trim() !== '' : 'unknown',
-  };
-}
 
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   await mkdir(options.work, { recursive: true });
   let main = options.main;
-  if (main === undefined) {
-    if (!existsSync(join(DIST, 'main.js'))) {
-      process.stderr.write(`${join(DIST, 'main.js')} not found: run \`npm run build\` first\n`);
-      process.exit(1);
-    }
-    // Under bench/.work/ so that node_modules still resolves from the repository root.
-    const snapshot = join(options.work, 'dist-snapshot');
-    await rm(snapshot, { recursive: true, force: true });
-    await cp(DIST, snapshot, { recursive: true });
-    main = join(snapshot, 'main.js');
-  }
+  main ??= await snapshotDist(options.work, 'dist-snapshot');
   const emlDir = join(options.work, 'corpus-eml');
   const mbox = join(options.work, 'corpus.mbox');
   const eml = await cached(emlDir, { kind: 'eml-dir' }, () => writeEmlDir(emlDir));

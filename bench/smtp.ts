@@ -6,19 +6,15 @@
 // Client sockets get TCP_NODELAY (see `--nagle` and bench/README.md: stock nodemailer writes the
 // final "." separately, and Nagle + the peer's delayed ACK add ~40 ms to every message).
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Socket } from 'node:net';
-import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createTransport } from 'nodemailer';
 import { corpusFiles, splitPostmark } from './corpus.js';
+import { machine, machineBusySeconds, ROOT, round, snapshotDist, waitIdle } from './machine.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const DIST = join(ROOT, 'dist');
 const ENDPOINT = 'journal@bench.test';
 
 interface Options {
@@ -76,34 +72,9 @@ function parseArgs(argv: string[]): Options {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const round = (value: number, digits = 1): number => Math.round(value * 10 ** digits) / 10 ** digits;
 
-// machineBusySeconds and waitIdle are the same as in bench/import.ts (which runs on import, so
-// its helpers cannot be imported from it).
 
-/** Busy (non-idle, non-iowait) CPU seconds of the whole machine since boot, from /proc/stat. */
-async function machineBusySeconds(): Promise<number> {
-  try {
-    const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0] ?? '';
-    const f = line.trim().split(/\s+/).slice(1).map(Number);
-    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
-    return (total - (f[3] ?? 0) - (f[4] ?? 0)) / 100; // USER_HZ is 100 on Linux
-  } catch {
-    return Number.NaN;
-  }
-}
 
-/** Waits (up to `limit` s) until other processes use < 15% of a core; returns the last reading. */
-async function waitIdle(limit: number): Promise<number> {
-  const deadline = performance.now() + limit * 1000;
-  for (;;) {
-    const before = await machineBusySeconds();
-    await sleep(2000);
-    const busy = ((await machineBusySeconds()) - before) / 2;
-    if (!(busy > 0.15) || performance.now() > deadline) return busy;
-    process.stderr.write(`(machine busy: ${(busy * 100).toFixed(0)}% of a core; waiting) `);
-  }
-}
 
 /** utime + stime of one process (all its threads) in seconds, from /proc/<pid>/stat. */
 async function processCpuSeconds(pid: number): Promise<number> {
@@ -198,38 +169,12 @@ function wireSha(message: Buffer): string {
   return createHash('sha256').update(message.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1').digest('hex');
 }
 
-function machine(): Record<string, unknown> {
-  const git = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
-  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' });
-  return {
-    date: new Date().toISOString(),
-    cpus: cpus().length,
-    cpuModel: cpus()[0]?.model ?? 'unknown',
-    memoryGiB: round(totalmem() / 2 ** 30, 1),
-    loadAverageAtEnd: loadavg().map((l) => round(l, 2)),
-    node: process.version,
-    kernel: release(),
-    commit: git.status === 0 ? git.stdout.trim() : 'none',
-    srcDirty: dirty.status === 0 ? dirty.stdout.trim() !== '' : 'unknown',
-  };
-}
 
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   await mkdir(options.work, { recursive: true });
   let entry = options.main;
-  if (entry === undefined) {
-    if (!existsSync(join(DIST, 'main.js'))) {
-      process.stderr.write(`${join(DIST, 'main.js')} not found: run \`npm run build\` first\n`);
-      process.exit(1);
-    }
-    // A snapshot, so that a concurrent rebuild cannot change the daemon mid-run; under bench/.work/
-    // so that node_modules still resolves from the repository root.
-    const snapshot = join(options.work, 'dist-snapshot-smtp');
-    await rm(snapshot, { recursive: true, force: true });
-    await cp(DIST, snapshot, { recursive: true });
-    entry = join(snapshot, 'main.js');
-  }
+  entry ??= await snapshotDist(options.work, 'dist-snapshot-smtp');
 
   // The corpus in memory, postmark lines stripped: exactly what an MTA would relay.
   const messages: Buffer[] = [];
