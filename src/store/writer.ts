@@ -62,6 +62,7 @@ export class Writer {
   private readonly archives = new Map<string, ArchiveRecord>();
   private readonly folders = new Map<string, FolderRecord>();
   private readonly listeners = new Set<CommitListener>();
+  private mustReopen = false;
 
   constructor(
     private readonly db: Database,
@@ -134,12 +135,19 @@ export class Writer {
         return;
       }
       try {
+        if (this.mustReopen) await this.reopen();
         await this.writeGroup(group);
       } catch (err) {
         // The batch was not written: forget cached state that may include its uncommitted changes.
         this.counters = undefined;
         this.archives.clear();
         this.folders.clear();
+        // A failed write (a full disk, an I/O error) can leave a torn record at the end of
+        // LevelDB's log. Records appended after it could be dropped when the log is replayed
+        // (LevelDB skips the rest of a damaged block), losing messages already acknowledged. So
+        // nothing more is written to that log: the database is reopened first, which replays it
+        // and starts a new one. Until a reopen succeeds, every commit fails (SMTP answers 451).
+        this.mustReopen = true;
         for (const job of group) job.reject(err);
       }
     }
@@ -276,6 +284,15 @@ export class Writer {
     // The batch is durable and its callers answered: a failing listener must not look like a
     // failed write, so listeners run on their own tick where their errors surface on their own.
     if (listings.length) for (const listener of this.listeners) queueMicrotask(() => listener(listings));
+  }
+
+  private async reopen(): Promise<void> {
+    await this.db.close();
+    await this.db.open();
+    // Sublevels that failed to open with the database (a disk still full) stay closed until
+    // opened themselves; reopening the root alone would leave them failing every read.
+    await Promise.all(Object.values(this.spaces).map((space) => space.open()));
+    this.mustReopen = false;
   }
 
   private async existing(space: Keyspaces[keyof Keyspaces], shas: Buffer[]): Promise<Set<string>> {
