@@ -12,6 +12,7 @@ import type { Logger } from '../log/logger.js';
 import type { IngestPort } from './deliver.js';
 import { createHooks } from './hooks.js';
 import { compilePolicy, type SmtpPolicy } from './policy.js';
+import { createLoginThrottle, type LoginThrottle } from '../auth/throttle.js';
 import { settle } from './reply.js';
 import { SessionTable } from './session.js';
 
@@ -20,6 +21,8 @@ export interface SmtpComponentOptions {
   ingest: IngestPort;
   logger: Logger;
   certificate: { cert: string; key: string };
+  /** Failed-login limiter; one per component by default (tests pass one with a short lockout). */
+  throttle?: LoginThrottle;
 }
 
 export interface SmtpComponent extends Component {
@@ -46,6 +49,7 @@ export function createSmtpComponent(options: SmtpComponentOptions): SmtpComponen
     logger,
     maxConnections: () => config.smtp.maxConnections,
     stopping: () => stopping,
+    throttle: options.throttle ?? createLoginThrottle(),
     track(delivery) {
       inFlight.add(delivery);
       const forget = (): void => void inFlight.delete(delivery);

@@ -6,6 +6,7 @@ import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerAuthenticat
 import type { Logger } from '../log/logger.js';
 import { deliver, type IngestPort } from './deliver.js';
 import { verifyPassword } from '../auth/password.js';
+import type { LoginThrottle } from '../auth/throttle.js';
 import { displayIp, isAllowed, type SmtpPolicy } from './policy.js';
 import { receiveMessage } from './receive.js';
 import { Replies, SmtpReply } from './reply.js';
@@ -20,6 +21,8 @@ export interface HookContext {
   stopping(): boolean;
   /** Registers an in-flight delivery so that stop() can wait for it. */
   track(delivery: Promise<unknown>): void;
+  /** Failed logins per client address and user name (password guessing). */
+  readonly throttle: LoginThrottle;
 }
 
 export interface Hooks {
@@ -85,15 +88,24 @@ export function createHooks(context: HookContext): Hooks {
       const state = stateOf(session);
       const name = auth.username ?? '';
       const password = auth.password ?? '';
+      const attempt = { ip: state.ip, user: name };
+      // Checked before any hash is computed: a locked-out guesser costs no scrypt work.
+      const wait = context.throttle.retryAfter(attempt);
+      if (wait > 0) {
+        state.logger.warn({ user: name, method: auth.method, retryAfter: wait }, 'smtp authentication throttled');
+        throw Replies.authThrottled(wait);
+      }
       const authorized = new Set<string>();
       for (const endpoint of context.policy().endpoints) {
         const hash = endpoint.users?.get(name);
         if (hash !== undefined && (await verifyPassword(password, hash))) authorized.add(endpoint.address);
       }
       if (authorized.size === 0) {
+        context.throttle.failed(attempt);
         state.logger.info({ user: name, method: auth.method }, 'smtp authentication failed');
         throw Replies.authFailed();
       }
+      context.throttle.succeeded(attempt);
       state.user = name;
       state.authorizedEndpoints = authorized;
       state.logger.info({ user: name, method: auth.method }, 'smtp authenticated');

@@ -23,6 +23,7 @@ export const Replies = {
   tlsRequired: () => new SmtpReply(530, '5.7.0 Must issue a STARTTLS command first'),
   authRequired: () => new SmtpReply(530, '5.7.0 Authentication required'),
   authFailed: () => new SmtpReply(535, '5.7.8 Authentication credentials invalid'),
+  authThrottled: (seconds: number) => new SmtpReply(454, `4.7.0 Too many failed authentication attempts, try again in ${seconds} seconds`),
   unknownRecipient: () => new SmtpReply(550, '5.1.1 No such recipient here'),
   recipientNotAllowed: () => new SmtpReply(550, '5.7.1 Client not allowed to deliver to this recipient'),
   recipientNotAuthorized: () => new SmtpReply(550, '5.7.1 Not authorized to deliver to this recipient'),

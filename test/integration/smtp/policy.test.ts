@@ -113,6 +113,30 @@ smtp:
   t.deepEqual(await h.placesOf(await sha256(raw)), ['alice/Inbox', 'journal/Inbox']);
 });
 
+test('AUTH: after five failures the address is locked out (454), even with the right password', async (t) => {
+  const hash = await hashPassword('correct horse', { N: 1024, r: 8, p: 1 });
+  const h = await startHarness(
+    t,
+    `
+smtp:
+  endpoints:
+    - address: journal@archive.test
+      archive: journal
+      auth: { users: [{ name: exchange, passwordHash: "${hash}" }] }
+`,
+  );
+  const plain = (password: string): string => `AUTH PLAIN ${Buffer.from(`\0exchange\0${password}`).toString('base64')}`;
+  const { client } = await greet(h.port);
+  await client.startTls();
+  await client.command('EHLO client.test');
+  for (let i = 0; i < 5; i++) t.is(await client.command(plain(`guess ${i}`)), '535 5.7.8 Authentication credentials invalid');
+  t.regex(await client.command(plain('correct horse')), /^454 4\.7\.0 Too many failed authentication attempts, try again in \d+ seconds$/);
+  client.destroy();
+  const error = await t.throwsAsync(send(h.port, { from: 'a@b.test', to: ['journal@archive.test'], raw: message(), auth: { user: 'exchange', pass: 'correct horse' } }));
+  t.is((error as SmtpError).responseCode, 454);
+  t.is(await h.messageCount(), 0);
+});
+
 test('oversize: SIZE= over the limit gets 552 at MAIL, a DATA over the limit 552 after draining, nothing stored', async (t) => {
   const h = await startHarness(
     t,
