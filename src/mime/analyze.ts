@@ -8,11 +8,6 @@ import type { AttachmentInfo, MessageMeta } from '../store/records.js';
 import { buildBodyStructure, buildEnvelope, parseMimeTree, type MimeNode } from '../vendor/imap-core.js';
 import { headerEnd, headerProblems } from './header-block.js';
 
-export interface ParsedAddress {
-  name: string;
-  address: string;
-}
-
 /** Addresses as the router needs them: lowercased mailbox addresses. */
 export interface MessageAddresses {
   from: string[];
