@@ -4,7 +4,7 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
-import { cleanMessage, finished, runCoffer, sha256, spawnCoffer, tempDir, writeFiles, type ImportSummary, type StatsReport } from './helpers.js';
+import { cleanMessage, finished, freePort, runCoffer, sha256, spawnCoffer, tempDir, writeFiles, type ImportSummary, type StatsReport } from './helpers.js';
 
 async function waitForSocket(path: string): Promise<void> {
   for (let i = 0; i < 200; i++) {
@@ -18,7 +18,9 @@ test('CLI commands run through the daemon; reload refuses a broken file; SIGTERM
   const dir = await tempDir(t, 'coffer-daemon-');
   const dataDir = join(dir, 'data');
   const config = join(dir, 'coffer.yaml');
-  const goodConfig = `dataDir: ${JSON.stringify(dataDir)}\narchives:\n  - name: alice\n    address: alice@example.com\n`;
+  // A free port, not the default 2525, so that nothing else on the machine can be in the way.
+  const port = await freePort();
+  const goodConfig = `dataDir: ${JSON.stringify(dataDir)}\narchives:\n  - name: alice\n    address: alice@example.com\nsmtp:\n  listen: ["127.0.0.1:${port}"]\n`;
   await writeFile(config, goodConfig);
   await writeFiles(join(dir, 'mail'), { 'a.eml': cleanMessage(1), 'b.eml': cleanMessage(2), 'c.eml': cleanMessage(3) });
 
