@@ -22,6 +22,8 @@
 // that only ever grow let LevelDB move finished tables down its levels without rewriting them,
 // where random (hash) keys would have every compaction reread and rewrite the bulk of the store.
 
+import type { Counters } from './records.js';
+
 export const FORMAT_VERSION = 1;
 
 export const Sublevels = {
@@ -38,6 +40,21 @@ export const Sublevels = {
 } as const;
 
 export type SublevelName = (typeof Sublevels)[keyof typeof Sublevels];
+
+/** The two records of the `info` keyspace. */
+export const InfoKeys = { info: Buffer.from('info'), counters: Buffer.from('counters') } as const;
+
+/** Counters of a new, empty store. */
+export const INITIAL_COUNTERS: Counters = {
+  nextArchiveId: 1,
+  nextFolderId: 1,
+  nextBlobId: 1,
+  nextChange: 1,
+  lastUidValidity: 0,
+  messages: 0,
+  rawBytes: 0,
+  storedBytes: 0,
+};
 
 export const SHA_BYTES = 32;
 export const PATH_SEPARATOR = '/';

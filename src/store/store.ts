@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Level } from 'level';
 import { CofferError, ErrorCodes } from '../errors.js';
 import { decodeEntry, decodeMessageMeta, decodeRecord, encodeRecord } from './codec.js';
-import { decodeChange, decodeEntryKey, decodeMessageValue, decodeRefKey, FORMAT_VERSION, keys, prefixRange, Sublevels, type Listing, type SublevelName } from './layout.js';
+import { decodeChange, decodeEntryKey, decodeMessageValue, decodeRefKey, FORMAT_VERSION, INITIAL_COUNTERS, InfoKeys, keys, prefixRange, Sublevels, type Listing, type SublevelName } from './layout.js';
 import type { ArchiveRecord, Counters, EntryRecord, FolderRecord, MessageMeta, StoreInfo } from './records.js';
 import { createSealer, type Sealer } from './sealing.js';
 import { Writer } from './writer.js';
@@ -24,20 +24,8 @@ function makeSublevel(db: Database, name: SublevelName) {
 
 export type Keyspaces = Record<SublevelName, ReturnType<typeof makeSublevel>>;
 
-const INFO_KEY = Buffer.from('info');
-const COUNTERS_KEY = Buffer.from('counters');
 const KEY_CHECK_PLAIN = Buffer.from('coffer key check');
 
-export const INITIAL_COUNTERS: Counters = {
-  nextArchiveId: 1,
-  nextFolderId: 1,
-  nextBlobId: 1,
-  nextChange: 1,
-  lastUidValidity: 0,
-  messages: 0,
-  rawBytes: 0,
-  storedBytes: 0,
-};
 
 export class ArchiveStore {
   readonly dataDir: string;
@@ -101,7 +89,7 @@ export class ArchiveStore {
 
   async counters(): Promise<Counters> {
     if (this.writer) return this.writer.currentCounters();
-    const value = await this.spaces.info.get(COUNTERS_KEY);
+    const value = await this.spaces.info.get(InfoKeys.counters);
     return value ? decodeRecord<Counters>(value) : { ...INITIAL_COUNTERS };
   }
 
@@ -195,11 +183,11 @@ export function openStore(options: StoreOptions): Promise<ArchiveStore> {
 }
 
 async function loadOrCreateInfo(db: Database, spaces: Keyspaces, sealer: Sealer, options: StoreOptions): Promise<StoreInfo> {
-  const save = (info: StoreInfo) => db.batch([{ type: 'put', sublevel: spaces.info, key: INFO_KEY, value: encodeRecord(info) }], { sync: true });
-  const existing = await spaces.info.get(INFO_KEY);
+  const save = (info: StoreInfo) => db.batch([{ type: 'put', sublevel: spaces.info, key: InfoKeys.info, value: encodeRecord(info) }], { sync: true });
+  const existing = await spaces.info.get(InfoKeys.info);
   if (!existing) {
     const info: StoreInfo = { formatVersion: FORMAT_VERSION, createdAt: Date.now() };
-    if (sealer.encrypts) info.keyCheck = sealer.seal(KEY_CHECK_PLAIN, INFO_KEY);
+    if (sealer.encrypts) info.keyCheck = sealer.seal(KEY_CHECK_PLAIN, InfoKeys.info);
     await save(info);
     return info;
   }
@@ -213,7 +201,7 @@ async function loadOrCreateInfo(db: Database, spaces: Keyspaces, sealer: Sealer,
     }
     let plain: Buffer | undefined;
     try {
-      plain = sealer.open(info.keyCheck, INFO_KEY);
+      plain = sealer.open(info.keyCheck, InfoKeys.info);
     } catch {
       plain = undefined;
     }
@@ -223,7 +211,7 @@ async function loadOrCreateInfo(db: Database, spaces: Keyspaces, sealer: Sealer,
   } else if (sealer.encrypts) {
     // Encryption switched on for an existing plain store: new content is encrypted from now on,
     // and from now on the store refuses to open without this key.
-    info.keyCheck = sealer.seal(KEY_CHECK_PLAIN, INFO_KEY);
+    info.keyCheck = sealer.seal(KEY_CHECK_PLAIN, InfoKeys.info);
     await save(info);
   }
   return info;

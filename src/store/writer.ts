@@ -4,10 +4,10 @@
 // Only this class assigns archive ids, folder ids, UIDVALIDITY and UIDs, so they never collide.
 import type { Level } from 'level';
 import { decodeRecord, encodeEntry, encodeRecord } from './codec.js';
-import { BLOB_ID_BYTES, encodeChange, encodeMessageValue, keys, PATH_SEPARATOR, type Listing } from './layout.js';
+import { BLOB_ID_BYTES, encodeChange, encodeMessageValue, INITIAL_COUNTERS, InfoKeys, keys, PATH_SEPARATOR, type Listing } from './layout.js';
 import type { ArchiveRecord, Counters, Direction, EntryRecord, FolderRecord, StoreInfo } from './records.js';
 import type { Sealer } from './sealing.js';
-import { INITIAL_COUNTERS, type Keyspaces } from './store.js';
+import type { Keyspaces } from './store.js';
 
 /** Where one message is to be listed. */
 export interface Placement {
@@ -52,7 +52,6 @@ type Job =
 type Database = Level<Buffer, Buffer>;
 type BatchOp = { type: 'put'; sublevel: Keyspaces[keyof Keyspaces]; key: Buffer; value: Buffer };
 
-const COUNTERS_KEY = Buffer.from('counters');
 const MAX_GROUP = 256;
 
 export class Writer {
@@ -270,7 +269,7 @@ export class Writer {
     }
 
     for (const folder of touchedFolders.values()) put(this.spaces.folder, keys.folder(folder.id), encodeRecord(folder));
-    put(this.spaces.info, COUNTERS_KEY, encodeRecord(counters));
+    put(this.spaces.info, InfoKeys.counters, encodeRecord(counters));
     await this.db.batch(ops, { sync: true });
 
     this.counters = counters;
@@ -307,7 +306,7 @@ export class Writer {
 
   private async loadCounters(): Promise<Counters> {
     if (!this.counters) {
-      const stored = await this.spaces.info.get(COUNTERS_KEY);
+      const stored = await this.spaces.info.get(InfoKeys.counters);
       this.counters = stored ? decodeRecord<Counters>(stored) : { ...INITIAL_COUNTERS };
     }
     return this.counters;
