@@ -203,16 +203,18 @@ export class Writer {
       return folder;
     };
 
-    // Look up, in two round trips for the whole group, what is already stored.
+    // Look up, in two concurrent lookups for the whole group, what is already stored.
     const messages = group.flatMap((job) => (job.kind === 'message' ? [job.message] : []));
-    const storedShas = await this.existing(this.spaces.message, messages.map((m) => m.sha));
     const pairs: { folder: FolderRecord; sha: Buffer }[] = [];
     for (const message of messages) {
       for (const placement of message.placements) pairs.push({ folder: await folderFor(placement.archive, placement.folder), sha: message.sha });
     }
     const pairKeys = pairs.map(({ folder, sha }) => keys.entrySha(folder.id, sha));
     const storedPairs = new Map<string, number>();
-    const pairValues = pairKeys.length ? await this.spaces.entrySha.getMany(pairKeys) : [];
+    const [storedShas, pairValues] = await Promise.all([
+      this.existing(this.spaces.message, messages.map((m) => m.sha)),
+      pairKeys.length ? this.spaces.entrySha.getMany(pairKeys) : Promise.resolve([]),
+    ]);
     pairValues.forEach((value, i) => {
       if (value) storedPairs.set(pairKeys[i]!.toString('hex'), value.readUInt32BE(0));
     });
