@@ -13,6 +13,7 @@ export const ErrorCodes = {
   NotFound: 'NOT_FOUND',
   InvalidArgument: 'INVALID_ARGUMENT',
   SourceUnreadable: 'SOURCE_UNREADABLE',
+  QueryInvalid: 'QUERY_INVALID',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
