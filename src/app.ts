@@ -1,9 +1,11 @@
 // Composition root: builds Coffer's components from a validated config. The only module that
-// knows them all; commands and (later) the daemon get what they need from here.
+// knows them all; commands and the daemon get what they need from here.
 import type { Config } from './config/index.js';
 import { normalizeAddress } from './config/index.js';
 import { createIngestPipeline, type IngestPipeline } from './ingest/pipeline.js';
 import type { AddressBook } from './ingest/route.js';
+import { search, type SearchRequest, type SearchResponse } from './search/search.js';
+import { SearchIndex } from './search/search-index.js';
 import { readKeyFile } from './store/key-file.js';
 import { openStore, type ArchiveStore } from './store/store.js';
 
@@ -11,32 +13,50 @@ export interface Coffer {
   /** The configuration in force (replaced on reload). */
   readonly config: Config;
   readonly store: ArchiveStore;
+  readonly index: SearchIndex;
   /** Applies a reloaded configuration: archive addresses and folder names for routing. */
   reconfigure(config: Config): void;
   /** The write path; started on first use (it spawns worker threads). */
   ingest(): IngestPipeline;
+  search(request: SearchRequest): Promise<SearchResponse>;
   close(): Promise<void>;
 }
 
-export async function openCoffer(config: Config): Promise<Coffer> {
+export interface OpenOptions {
+  /** Where failures of background index work are reported (the daemon's log). */
+  onIndexError?: (err: unknown) => void;
+}
+
+export async function openCoffer(config: Config, options: OpenOptions = {}): Promise<Coffer> {
   const encryptionKey = config.encryption ? readKeyFile(config.encryption.keyFile) : null;
   const store = await openStore({ dataDir: config.dataDir, encryptionKey });
   let pipeline: IngestPipeline | undefined;
   let current = config;
+  const ingest = (): IngestPipeline => {
+    pipeline ??= createIngestPipeline({ store, addressBook: addressBookOf(current), folders: current.folders, encryptionKey });
+    return pipeline;
+  };
+  const indexOptions = options.onIndexError ? { onError: options.onIndexError } : {};
+  const index = await SearchIndex.open(store, (raw) => ingest().prepareForIndex(raw), indexOptions);
+  // Following from the start: every commit reaches the index with the terms its worker prepared.
+  index.follow(store.getWriter());
   return {
     get config() {
       return current;
     },
     store,
+    index,
     reconfigure(next) {
       current = next;
       pipeline?.updateRouting(addressBookOf(next), next.folders);
     },
-    ingest() {
-      pipeline ??= createIngestPipeline({ store, addressBook: addressBookOf(current), folders: current.folders, encryptionKey });
-      return pipeline;
+    ingest,
+    search(request) {
+      return search(store, index, current, request);
     },
     async close() {
+      await store.getWriter().drain();
+      await index.close();
       await pipeline?.close();
       await store.close();
     },

@@ -14,6 +14,8 @@ import { listFolders, printFolders } from './folders.js';
 import { printImportSummary, runImport, type ImportTarget } from './import.js';
 import { printLine, type Output } from './output.js';
 import { runHashPassword } from './hash-password.js';
+import { printReindexSummary, runReindex } from './reindex.js';
+import { addSearchOptions, printSearchResults, runSearch, type SearchOptions } from './search.js';
 import { findMessage, printMessage, writeRaw } from './show.js';
 import { collectStats, printStats } from './stats.js';
 import { printVerifyReport, runVerify } from './verify.js';
@@ -149,6 +151,25 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
         const shown = await findMessage(coffer, archive, folder, uid);
         if (options.raw) await writeRaw(coffer, shown, context);
         else printMessage(shown, context, options.json === true);
+        return ExitCodes.Ok;
+      }),
+    );
+
+  addSearchOptions(
+    command(program, 'search', 'search the archives (MailStore quick-search syntax), newest first')
+      .argument('<query>', 'words, "phrases", auto*, *example.com, Me?er, subject: from: to: cc: bcc: bcontent: acontent: attachment:, -exclusions; "" for all'),
+  ).action(async (query: string, options: SearchOptions & CommonOptions) =>
+    withCoffer(options, async (coffer) => {
+      printSearchResults(await runSearch(coffer, query, options), context, options.json === true);
+      return ExitCodes.Ok;
+    }),
+  );
+
+  command(program, 'reindex', 'rebuild the search index from the store')
+    .option('--json', 'print the summary as JSON')
+    .action(async (options: CommonOptions) =>
+      withCoffer(options, async (coffer) => {
+        printReindexSummary(await runReindex(coffer), context, options.json === true);
         return ExitCodes.Ok;
       }),
     );

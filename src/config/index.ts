@@ -11,6 +11,7 @@ export {
   createConfigSchema,
   LOG_LEVELS,
   normalizeAddress,
+  parseSize,
   PASSWORD_HASH_PREFIX,
   USER_ROLES,
 } from './schema.js';

@@ -3,7 +3,7 @@
 // store's single writer in one atomic, fsync'd batch. The promise resolves only once durable.
 import { createHash } from 'node:crypto';
 import type { ArchiveStore } from '../store/store.js';
-import type { CommitResult, Writer } from '../store/writer.js';
+import type { CommitResult, IndexPayload, Writer } from '../store/writer.js';
 import type { PreparedContent } from './prepare.js';
 import { placeMessage, type AddressBook, type FolderNames, type Routing, type Target } from './route.js';
 import { WorkerPool } from './worker-pool.js';
@@ -75,13 +75,25 @@ export class IngestPipeline {
   /** Routes prepared content and hands it to the writer; the writer's queue fixes the order. */
   private async commit(content: PreparedContent, request: IngestRequest): Promise<IngestOutcome> {
     const placements = placeMessage(content, request.routing, this.routingContext, request.origin, request.receivedAt);
-    const result = await this.writer.commit({ sha: content.sha, size: content.size, sealedBlob: content.sealedBlob, sealedMeta: content.sealedMeta, placements });
+    const result = await this.writer.commit({
+      sha: content.sha,
+      size: content.size,
+      sealedBlob: content.sealedBlob,
+      sealedMeta: content.sealedMeta,
+      placements,
+      index: content.index,
+    });
     return { ...result, problems: content.problems };
   }
 
   /** Archive addresses and folder names changed (config reload): applies to messages routed from now on. */
   updateRouting(addressBook: AddressBook, folders: FolderNames): void {
     this.routingContext = { addressBook, folders };
+  }
+
+  /** Prepares a stored message's search index payload on the ingest workers (index catch-up). */
+  prepareForIndex(raw: Buffer): Promise<IndexPayload> {
+    return this.pool.indexPayload(raw);
   }
 
   /** Creates an archive folder ahead of any message (an import into a new archive). */

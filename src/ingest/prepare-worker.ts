@@ -1,20 +1,23 @@
-// Worker-thread entry: receives raw messages, answers with prepared content. Started only by
+// Worker-thread entry: receives raw messages, answers with prepared content (new messages) or only
+// their search index payload (messages already stored, being indexed again). Started only by
 // worker-pool.ts; the encryption key arrives in workerData, never through the environment.
 import { parentPort, workerData } from 'node:worker_threads';
 import { createSealer } from '../store/sealing.js';
-import { prepareContent } from './prepare.js';
+import { prepareContent, prepareIndexPayload } from './prepare.js';
 
 interface Request {
   id: number;
+  kind: 'prepare' | 'index';
   raw: Uint8Array;
 }
 
 const { key } = workerData as { key: Uint8Array | null };
 const sealer = createSealer(key ? Buffer.from(key) : null);
 
-parentPort?.on('message', ({ id, raw }: Request) => {
+parentPort?.on('message', ({ id, kind, raw }: Request) => {
   try {
-    const result = prepareContent(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength), sealer);
+    const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+    const result = kind === 'index' ? prepareIndexPayload(bytes) : prepareContent(bytes, sealer);
     parentPort?.postMessage({ id, result });
   } catch (err) {
     parentPort?.postMessage({ id, error: err instanceof Error ? err.message : String(err) });

@@ -1,8 +1,14 @@
-// The CPU-heavy half of ingest, run on worker threads: hash, parse, seal. Its output is all the
-// single writer needs, so the main thread only routes and commits.
+// The CPU-heavy half of ingest, run on worker threads: hash, parse, seal, and extract the terms
+// the search index needs. Its output is all the single writer and the indexer need, so the main
+// thread only routes and commits.
 import { analyzeMessage, type MessageAddresses } from '../mime/analyze.js';
+import type { MessageMeta } from '../store/records.js';
 import { encodeMessageMeta } from '../store/codec.js';
 import type { Sealer } from '../store/sealing.js';
+import type { IndexPayload } from '../store/writer.js';
+import type { MimeNode } from '../vendor/imap-core.js';
+import { encodeDocTerms } from '../search/doc-terms.js';
+import { extractSearchText } from '../search/extract.js';
 
 export interface PreparedContent {
   sha: Buffer;
@@ -13,10 +19,11 @@ export interface PreparedContent {
   addresses: MessageAddresses;
   date?: number;
   receivedAt?: number;
+  index: IndexPayload;
 }
 
 export function prepareContent(raw: Buffer, sealer: Sealer): PreparedContent {
-  const { sha, meta, addresses } = analyzeMessage(raw);
+  const { sha, meta, addresses, tree } = analyzeMessage(raw);
   const prepared: PreparedContent = {
     sha,
     size: raw.length,
@@ -24,8 +31,26 @@ export function prepareContent(raw: Buffer, sealer: Sealer): PreparedContent {
     sealedMeta: sealer.seal(encodeMessageMeta(meta), sha),
     problems: meta.problems,
     addresses,
+    index: indexPayload(tree, raw, meta),
   };
   if (meta.date !== undefined) prepared.date = meta.date;
   if (meta.receivedAt !== undefined) prepared.receivedAt = meta.receivedAt;
   return prepared;
+}
+
+/** Only the search index's part, for messages already stored (index catch-up and rebuild). */
+export function prepareIndexPayload(raw: Buffer): IndexPayload {
+  const { meta, tree } = analyzeMessage(raw);
+  return indexPayload(tree, raw, meta);
+}
+
+function indexPayload(tree: MimeNode | null, raw: Buffer, meta: MessageMeta): IndexPayload {
+  const payload: IndexPayload = {
+    terms: encodeDocTerms(extractSearchText(tree, raw)),
+    priority: meta.priority,
+    attachments: meta.attachments.length > 0,
+  };
+  const date = meta.date ?? meta.receivedAt;
+  if (date !== undefined) payload.date = date;
+  return payload;
 }

@@ -1,13 +1,16 @@
-// A fixed pool of worker threads running prepareContent, one per core. Requests go to the worker
+// A fixed pool of worker threads running prepareContent (or, for messages already stored, only
+// the search index's part of it), one per core. Requests go to the worker
 // with the fewest in flight; a worker that dies fails its requests and is replaced.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { CofferError, ErrorCodes } from '../errors.js';
+import type { IndexPayload } from '../store/writer.js';
 import type { PreparedContent } from './prepare.js';
 
 interface Pending {
-  resolve: (content: PreparedContent) => void;
+  resolve: (result: never) => void;
   reject: (err: unknown) => void;
+  revive: (result: never) => unknown;
 }
 
 interface PoolWorker {
@@ -15,7 +18,7 @@ interface PoolWorker {
   pending: Map<number, Pending>;
 }
 
-type Reply = { id: number; result: PreparedContent } | { id: number; error: string };
+type Reply = { id: number; result: never } | { id: number; error: string };
 
 // The worker is TypeScript under tsx (tests, development) and JavaScript once built; a
 // TypeScript worker needs tsx's loader, which workers do not inherit from the parent thread.
@@ -46,12 +49,21 @@ export class WorkerPool {
   }
 
   prepare(raw: Buffer): Promise<PreparedContent> {
+    return this.request('prepare', raw, reviveContent);
+  }
+
+  /** The search index payload of a message already stored. */
+  indexPayload(raw: Buffer): Promise<IndexPayload> {
+    return this.request('index', raw, revivePayload);
+  }
+
+  private request<T>(kind: 'prepare' | 'index', raw: Buffer, revive: (result: T) => T): Promise<T> {
     if (this.closed) return Promise.reject(new CofferError(ErrorCodes.StoreUnavailable, 'ingest is shut down'));
     const target = this.workers.reduce((best, w) => (w.pending.size < best.pending.size ? w : best));
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      target.pending.set(id, { resolve, reject });
-      target.worker.postMessage({ id, raw });
+    return new Promise<T>((resolve, reject) => {
+      target.pending.set(id, { resolve: resolve as (result: never) => void, reject, revive: revive as (result: never) => unknown });
+      target.worker.postMessage({ id, kind, raw });
     });
   }
 
@@ -68,7 +80,7 @@ export class WorkerPool {
       if (!pending) return;
       entry.pending.delete(reply.id);
       if ('error' in reply) pending.reject(new CofferError(ErrorCodes.StoreUnavailable, `message preparation failed: ${reply.error}`));
-      else pending.resolve(revive(reply.result));
+      else pending.resolve(pending.revive(reply.result) as never);
     });
     const fail = (err: unknown): void => {
       for (const pending of entry.pending.values()) pending.reject(err);
@@ -86,7 +98,12 @@ export class WorkerPool {
 }
 
 // Structured clone turns Buffers into plain Uint8Arrays.
-function revive(content: PreparedContent): PreparedContent {
-  const buffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return { ...content, sha: buffer(content.sha), sealedBlob: buffer(content.sealedBlob), sealedMeta: buffer(content.sealedMeta) };
+const buffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
+function revivePayload(payload: IndexPayload): IndexPayload {
+  return { ...payload, terms: buffer(payload.terms) };
+}
+
+function reviveContent(content: PreparedContent): PreparedContent {
+  return { ...content, sha: buffer(content.sha), sealedBlob: buffer(content.sealedBlob), sealedMeta: buffer(content.sealedMeta), index: revivePayload(content.index) };
 }

@@ -22,6 +22,8 @@ export interface MessageAnalysis {
   sha: Buffer;
   meta: MessageMeta;
   addresses: MessageAddresses;
+  /** The parsed MIME tree, for the search index's text extraction; null when parsing failed. */
+  tree: MimeNode | null;
 }
 
 const EMPTY_ADDRESSES: MessageAddresses = { from: [], to: [], cc: [], bcc: [], deliveredTo: [] };
@@ -29,7 +31,7 @@ const EMPTY_ADDRESSES: MessageAddresses = { from: [], to: [], cc: [], bcc: [], d
 export function analyzeMessage(raw: Buffer): MessageAnalysis {
   const sha = createHash('sha256').update(raw).digest();
   if (raw.length === 0) {
-    return { sha, addresses: EMPTY_ADDRESSES, meta: emptyMeta(0, ['empty message']) };
+    return { sha, addresses: EMPTY_ADDRESSES, meta: emptyMeta(0, ['empty message']), tree: null };
   }
   const problems = headerProblems(raw, headerEnd(raw));
   let tree: MimeNode;
@@ -37,7 +39,7 @@ export function analyzeMessage(raw: Buffer): MessageAnalysis {
     tree = parseMimeTree(raw);
   } catch (err) {
     problems.push(`MIME parser failed: ${err instanceof Error ? err.message : String(err)}`);
-    return { sha, addresses: EMPTY_ADDRESSES, meta: emptyMeta(raw.length, problems) };
+    return { sha, addresses: EMPTY_ADDRESSES, meta: emptyMeta(raw.length, problems), tree: null };
   }
   problems.push(...mimeProblems(tree));
   const header = tree.parsedHeader;
@@ -55,7 +57,7 @@ export function analyzeMessage(raw: Buffer): MessageAnalysis {
   if (date !== undefined) meta.date = date;
   const receivedAt = receivedDate(header.received);
   if (receivedAt !== undefined) meta.receivedAt = receivedAt;
-  return { sha, meta, addresses: addressesOf(header) };
+  return { sha, meta, addresses: addressesOf(header), tree };
 }
 
 function emptyMeta(size: number, problems: string[]): MessageMeta {

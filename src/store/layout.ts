@@ -15,6 +15,16 @@
 //   change      seq(u64)                        → folderId(u32) + uid(u32)
 //                                                 append-only feed of new listings, in commit order
 //
+// The search index (src/search) is derived from the keyspaces above and can be rebuilt from them
+// at any time (`coffer reindex`). Its own writer, the indexer, follows the change feed and writes
+// after the store's commit, so ingest never waits for it; its cursor makes it catch up after a crash.
+//
+//   searchMeta   'meta'                          → IndexMeta: change-feed cursor, segment list
+//   searchPost   segment(u32) + UTF-8 term       → posting list (search/postings.ts)
+//   searchRev    segment(u32) + UTF-8 term reversed → empty: terms by suffix, for `*example.com`
+//   searchDocs   block(u32)                      → sort/filter values of 1,024 messages (search/doc-values.ts)
+//   searchFolder folderId(u32) + seq(u64)        → (docId, uid) pairs: the folder's listings by content
+//
 // A message, its metadata, its listings, refs, change records, folder and counter updates are
 // written in one batch, so a crash leaves either all of them or none.
 //
@@ -37,7 +47,16 @@ export const Sublevels = {
   entrySha: 'entrySha',
   ref: 'ref',
   change: 'change',
+  searchMeta: 'searchMeta',
+  searchPost: 'searchPost',
+  searchRev: 'searchRev',
+  searchDocs: 'searchDocs',
+  searchFolder: 'searchFolder',
 } as const;
+
+/** The keyspaces the search index owns (derived data, rebuilt by `coffer reindex`). */
+export const SEARCH_SUBLEVELS = ['searchMeta', 'searchPost', 'searchRev', 'searchDocs', 'searchFolder'] as const;
+export type SearchSublevelName = (typeof SEARCH_SUBLEVELS)[number];
 
 export type SublevelName = (typeof Sublevels)[keyof typeof Sublevels];
 

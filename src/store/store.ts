@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Level } from 'level';
 import { CofferError, ErrorCodes } from '../errors.js';
 import { decodeEntry, decodeMessageMeta, decodeRecord, encodeRecord } from './codec.js';
-import { decodeChange, decodeEntryKey, decodeMessageValue, decodeRefKey, FORMAT_VERSION, INITIAL_COUNTERS, InfoKeys, keys, prefixRange, Sublevels, type Listing, type SublevelName } from './layout.js';
+import { decodeChange, decodeEntryKey, decodeMessageValue, decodeRefKey, FORMAT_VERSION, INITIAL_COUNTERS, InfoKeys, keys, prefixRange, SEARCH_SUBLEVELS, Sublevels, type Listing, type SearchSublevelName, type SublevelName } from './layout.js';
 import type { ArchiveRecord, Counters, EntryRecord, FolderRecord, MessageMeta, StoreInfo } from './records.js';
 import { createSealer, type Sealer } from './sealing.js';
 import { Writer } from './writer.js';
@@ -23,6 +23,17 @@ function makeSublevel(db: Database, name: SublevelName) {
 }
 
 export type Keyspaces = Record<SublevelName, ReturnType<typeof makeSublevel>>;
+export type Keyspace = Keyspaces[SublevelName];
+
+export type IndexBatchOp =
+  | { type: 'put'; sublevel: Keyspace; key: Buffer; value: Buffer }
+  | { type: 'del'; sublevel: Keyspace; key: Buffer };
+
+export interface SearchAccess {
+  spaces: Record<SearchSublevelName, Keyspace>;
+  /** One atomic batch, not fsync'd: the index is derived data, and its cursor is in the same batch. */
+  batch(ops: IndexBatchOp[]): Promise<void>;
+}
 
 const KEY_CHECK_PLAIN = Buffer.from('coffer key check');
 
@@ -170,6 +181,20 @@ export class ArchiveStore {
     for await (const [key, value] of this.spaces.change.iterator({ gte: keys.change(fromSeq) })) {
       yield { seq: Number(key.readBigUInt64BE(0)), ...decodeChange(value) };
     }
+  }
+
+  /** The blob id (the search index's document id) and metadata of a stored message. */
+  async getStoredMessage(sha: Buffer): Promise<{ blobId: number; meta: MessageMeta } | undefined> {
+    const value = await this.spaces.message.get(sha);
+    if (!value) return undefined;
+    const { blobId, sealedMeta } = decodeMessageValue(value);
+    return { blobId, meta: decodeMessageMeta(this.sealer.open(sealedMeta, sha)) };
+  }
+
+  /** The search index's keyspaces and a way to write them: only the indexer (search/) uses these. */
+  searchAccess(): SearchAccess {
+    const spaces = Object.fromEntries(SEARCH_SUBLEVELS.map((name) => [name, this.spaces[name]])) as SearchAccess['spaces'];
+    return { spaces, batch: (ops) => this.db.batch(ops) };
   }
 
   /** Raw access for integrity checking (verify.ts) only. */

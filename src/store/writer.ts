@@ -4,7 +4,7 @@
 // Only this class assigns archive ids, folder ids, UIDVALIDITY and UIDs, so they never collide.
 import type { Level } from 'level';
 import { decodeRecord, encodeEntry, encodeRecord } from './codec.js';
-import { BLOB_ID_BYTES, encodeChange, encodeMessageValue, INITIAL_COUNTERS, InfoKeys, keys, PATH_SEPARATOR, type Listing } from './layout.js';
+import { BLOB_ID_BYTES, decodeMessageValue, encodeChange, encodeMessageValue, INITIAL_COUNTERS, InfoKeys, keys, PATH_SEPARATOR, type Listing } from './layout.js';
 import type { ArchiveRecord, Counters, Direction, EntryRecord, FolderRecord, StoreInfo } from './records.js';
 import type { Sealer } from './sealing.js';
 import type { Keyspaces } from './store.js';
@@ -25,6 +25,17 @@ export interface PreparedMessage {
   sealedBlob: Buffer;
   sealedMeta: Buffer;
   placements: readonly Placement[];
+  /** What the search index needs of new content, prepared with it; passed through to listeners. */
+  index?: IndexPayload;
+}
+
+/** A message's terms and sort/filter values for the search index (search/doc-terms.ts). */
+export interface IndexPayload {
+  terms: Buffer;
+  /** Date header, else the received date; ms since epoch. */
+  date?: number;
+  priority: number;
+  attachments: boolean;
 }
 
 export interface PlacementResult {
@@ -43,7 +54,22 @@ export interface CommitResult {
   placements: PlacementResult[];
 }
 
-export type CommitListener = (listings: readonly (Listing & { archive: string })[]) => void;
+/** A listing written by a commit, in change-feed order. `docId` is its content's blob id. */
+export interface CommittedListing extends Listing {
+  seq: number;
+  archive: string;
+  docId: number;
+  archivedAt: number;
+  internalDate: number;
+}
+
+/** What one group commit wrote: new content (with what ingest prepared for it) and new listings. */
+export interface CommittedGroup {
+  contents: { docId: number; message: PreparedMessage }[];
+  listings: CommittedListing[];
+}
+
+export type CommitListener = (group: CommittedGroup) => void;
 
 type Job =
   | { kind: 'message'; message: PreparedMessage; resolve: (result: CommitResult) => void; reject: (err: unknown) => void }
@@ -212,7 +238,7 @@ export class Writer {
     const pairKeys = pairs.map(({ folder, sha }) => keys.entrySha(folder.id, sha));
     const storedPairs = new Map<string, number>();
     const [storedShas, pairValues] = await Promise.all([
-      this.existing(this.spaces.message, messages.map((m) => m.sha)),
+      this.storedBlobIds(messages.map((m) => m.sha)),
       pairKeys.length ? this.spaces.entrySha.getMany(pairKeys) : Promise.resolve([]),
     ]);
     pairValues.forEach((value, i) => {
@@ -220,8 +246,9 @@ export class Writer {
     });
 
     const results: (CommitResult | FolderRecord)[] = [];
-    const listings: (Listing & { archive: string })[] = [];
-    const newShas = new Set<string>();
+    const listings: CommittedListing[] = [];
+    const contents: CommittedGroup['contents'] = [];
+    const newShas = new Map<string, number>();
     for (const job of group) {
       if (job.kind === 'folder') {
         results.push(await folderFor(job.archive, job.folder));
@@ -231,14 +258,16 @@ export class Writer {
       const shaHex = message.sha.toString('hex');
       const newContent = !storedShas.has(shaHex) && !newShas.has(shaHex);
       if (newContent) {
-        newShas.add(shaHex);
         const blobId = counters.nextBlobId++;
+        newShas.set(shaHex, blobId);
+        contents.push({ docId: blobId, message });
         put(this.spaces.blob, keys.blob(blobId), message.sealedBlob);
         put(this.spaces.message, message.sha, encodeMessageValue(blobId, message.sealedMeta));
         counters.messages += 1;
         counters.rawBytes += message.size;
         counters.storedBytes += message.sealedBlob.length + message.sealedMeta.length + BLOB_ID_BYTES;
       }
+      const docId = storedShas.get(shaHex) ?? newShas.get(shaHex)!;
       const placements: PlacementResult[] = [];
       for (const placement of message.placements) {
         const folder = await folderFor(placement.archive, placement.folder);
@@ -262,9 +291,9 @@ export class Writer {
         put(this.spaces.entry, keys.entry(folder.id, uid), encodeEntry(entry));
         put(this.spaces.entrySha, keys.entrySha(folder.id, message.sha), keys.folder(uid));
         put(this.spaces.ref, keys.ref(message.sha, folder.id, uid), Buffer.alloc(0));
-        const listing = { folderId: folder.id, uid, sha: message.sha };
-        put(this.spaces.change, keys.change(counters.nextChange++), encodeChange(folder.id, uid));
-        listings.push({ ...listing, archive: placement.archive });
+        const seq = counters.nextChange++;
+        put(this.spaces.change, keys.change(seq), encodeChange(folder.id, uid));
+        listings.push({ seq, folderId: folder.id, uid, sha: message.sha, archive: placement.archive, docId, archivedAt: now, internalDate: placement.internalDate });
         placements.push({ archive: placement.archive, folder: folder.path, folderId: folder.id, uid, added: true });
       }
       results.push({ sha: message.sha, newContent, placements });
@@ -284,7 +313,7 @@ export class Writer {
     });
     // The batch is durable and its callers answered: a failing listener must not look like a
     // failed write, so listeners run on their own tick where their errors surface on their own.
-    if (listings.length) for (const listener of this.listeners) queueMicrotask(() => listener(listings));
+    if (listings.length) for (const listener of this.listeners) queueMicrotask(() => listener({ contents, listings }));
   }
 
   private async reopen(): Promise<void> {
@@ -296,12 +325,13 @@ export class Writer {
     this.mustReopen = false;
   }
 
-  private async existing(space: Keyspaces[keyof Keyspaces], shas: Buffer[]): Promise<Set<string>> {
-    const found = new Set<string>();
+  /** The blob ids of the messages already stored, by SHA-256 hex. */
+  private async storedBlobIds(shas: Buffer[]): Promise<Map<string, number>> {
+    const found = new Map<string, number>();
     if (!shas.length) return found;
-    const values = await space.getMany(shas);
+    const values = await this.spaces.message.getMany(shas);
     values.forEach((value, i) => {
-      if (value) found.add(shas[i]!.toString('hex'));
+      if (value) found.set(shas[i]!.toString('hex'), decodeMessageValue(value).blobId);
     });
     return found;
   }

@@ -110,13 +110,18 @@ test('UIDs, folder ids and counters continue after reopening: never reused', asy
 test('the change feed lists every new listing in commit order, and listeners hear of them', async (t) => {
   await withStore(tempDir(t), async (store) => {
     const heard: number[] = [];
-    store.getWriter().onCommit((listings) => heard.push(...listings.map((l) => l.uid)));
+    const docIds: number[] = [];
+    store.getWriter().onCommit((group) => {
+      heard.push(...group.listings.map((l) => l.uid));
+      docIds.push(...group.contents.map((c) => c.docId));
+    });
     await Promise.all(['p', 'q', 'r'].map((body) => store.getWriter().commit(prepared(body, [{ archive: 'x', folder: ['Inbox'] }]))));
     await store.getWriter().commit(prepared('p', [{ archive: 'x', folder: ['Inbox'] }]));
     const changes = [];
     for await (const change of store.changes()) changes.push([change.seq, change.uid]);
     t.deepEqual(changes, [[1, 1], [2, 2], [3, 3]]);
     t.deepEqual(heard, [1, 2, 3]);
+    t.deepEqual(docIds, [1, 2, 3], 'new content is announced once, under sequential blob ids');
   });
 });
 

@@ -1,0 +1,85 @@
+// One message's terms, as the ingest worker hands them to the indexer: for each distinct term, the
+// fields it occurs in and its positions. Encoded on the worker into one Buffer, so the main thread
+// receives a single transferable value and copies position bytes into posting lists as they are.
+//
+//   varint termCount
+//   per term: varint byteLength, UTF-8 term, varint fieldMask, varint positionCount,
+//             positionCount varints: deltas of (position << FIELD_BITS | field), ascending
+import type { SearchText } from './extract.js';
+import { FIELD_BITS, fieldNumber } from './fields.js';
+import { ByteReader, ByteWriter } from './bytes.js';
+import type { TextField } from './query.js';
+import { tokenize } from './tokenize.js';
+
+function fieldValues(text: SearchText): [TextField, readonly string[]][] {
+  return [
+    ['body', [text.body]],
+    ['subject', [text.subject]],
+    ['from', [text.from]],
+    ['to', [text.to]],
+    ['cc', [text.cc]],
+    ['bcc', [text.bcc]],
+    ['acontent', [text.attachmentContent]],
+    ['attachment', text.attachmentNames],
+    ['messageid', [text.messageId]],
+  ];
+}
+
+export function encodeDocTerms(text: SearchText): Buffer {
+  const terms = new Map<string, number[]>();
+  for (const [field, values] of fieldValues(text)) {
+    const number = fieldNumber(field);
+    let position = 0;
+    for (const value of values) {
+      if (!value) continue;
+      // A gap of one between values (attachment names) keeps a phrase from spanning two of them.
+      position =
+        tokenize(value, position, (term, at) => {
+          const encoded = at * (1 << FIELD_BITS) + number;
+          const list = terms.get(term);
+          if (list) list.push(encoded);
+          else terms.set(term, [encoded]);
+        }) + 1;
+    }
+  }
+  const out = new ByteWriter(4096);
+  out.varint(terms.size);
+  for (const [term, positions] of terms) {
+    const bytes = Buffer.from(term, 'utf8');
+    out.varint(bytes.length);
+    out.append(bytes);
+    positions.sort((a, b) => a - b);
+    let mask = 0;
+    for (const encoded of positions) mask |= 1 << encoded % (1 << FIELD_BITS);
+    out.varint(mask);
+    out.varint(positions.length);
+    let previous = 0;
+    for (const encoded of positions) {
+      out.varint(encoded - previous);
+      previous = encoded;
+    }
+  }
+  return out.toBuffer();
+}
+
+/**
+ * Visits each term of an encoded document: `term` is the UTF-8 bytes as a latin1 string (a cheap,
+ * exact key), and [positionsStart, positionsEnd) the position count and deltas, ready to copy.
+ */
+export function forEachDocTerm(
+  encoded: Uint8Array,
+  visit: (term: string, mask: number, positionsStart: number, positionsEnd: number) => void,
+): void {
+  const buffer = Buffer.isBuffer(encoded) ? encoded : Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
+  const reader = new ByteReader(buffer);
+  const count = reader.varint();
+  for (let i = 0; i < count; i++) {
+    const length = reader.varint();
+    const term = buffer.toString('latin1', reader.offset, reader.offset + length);
+    reader.offset += length;
+    const mask = reader.varint();
+    const positionsStart = reader.offset;
+    reader.skipVarints(reader.varint());
+    visit(term, mask, positionsStart, reader.offset);
+  }
+}

@@ -1,0 +1,371 @@
+// The search index's storage and its writer. It follows the store's change feed: new content is
+// added to an in-memory segment (its terms were prepared by the ingest worker), new listings to
+// their folders' lists, and a flush writes both, with the cursor, in one LevelDB batch. A crash
+// loses only unflushed work, which catch-up redoes from the store on the next start; nothing the
+// store holds can be missing from the index once it has caught up.
+import type { ArchiveStore, IndexBatchOp, SearchAccess } from '../store/store.js';
+import type { CommittedGroup, IndexPayload, Writer } from '../store/writer.js';
+import { decodeRecord, encodeRecord } from '../store/codec.js';
+import { forEachDocTerm } from './doc-terms.js';
+import { blockKey, blockOf, DocValueBlock, DocValueCache, slotOf, type DocValues } from './doc-values.js';
+import { decodeFolderChunks, folderChunkKey, folderPrefix, FolderListingCache, PendingFolderListings, type FolderListing } from './folder-lists.js';
+import { SegmentBuilder } from './postings.js';
+
+export interface SegmentInfo {
+  id: number;
+  firstDoc: number;
+  lastDoc: number;
+  docs: number;
+}
+
+interface IndexMeta {
+  version: 1;
+  /** Everything up to this change-feed seq, and content up to this document id, is indexed. */
+  cursor: { change: number; doc: number };
+  segments: SegmentInfo[];
+  nextSegment: number;
+}
+
+/** What a query reads: the flushed state when it started. */
+export interface IndexView {
+  /** Highest indexed document id; ids run from 1. */
+  maxDoc: number;
+  segments: readonly SegmentInfo[];
+}
+
+/** Prepares a stored message's index payload (on an ingest worker) when catching up. */
+export type PrepareForIndex = (raw: Buffer) => Promise<IndexPayload>;
+
+export interface SearchIndexOptions {
+  /** Flush after this many new messages, or this many bytes of postings held in memory. */
+  flushDocs?: number;
+  flushBytes?: number;
+  /** Flush this long after the last change when no threshold was reached (live intake). */
+  idleFlushMs?: number;
+  onError?: (err: unknown) => void;
+}
+
+const META_KEY = Buffer.from('meta');
+const EMPTY = Buffer.alloc(0);
+const CATCH_UP_BATCH = 256;
+
+function emptyMeta(): IndexMeta {
+  return { version: 1, cursor: { change: 0, doc: 0 }, segments: [], nextSegment: 1 };
+}
+
+export function segmentKey(segment: number, term: Buffer): Buffer {
+  const key = Buffer.allocUnsafe(4 + term.length);
+  key.writeUInt32BE(segment, 0);
+  term.copy(key, 4);
+  return key;
+}
+
+export function reverseTerm(term: string): string {
+  return Array.from(term).reverse().join('');
+}
+
+export class SearchIndex {
+  private meta: IndexMeta;
+  /** The cursor including what is applied in memory but not yet flushed. */
+  private readonly cursor: { change: number; doc: number };
+  private builder = new SegmentBuilder();
+  private folders = new PendingFolderListings();
+  private tail: { block: number; values: DocValueBlock };
+  private dirtyBlocks = new Map<number, DocValueBlock>();
+  private readonly docValues: DocValueCache;
+  private readonly folderCache = new FolderListingCache(8_000_000);
+  private flushing: Promise<void> = Promise.resolve();
+  private catchingUp: Promise<void> | undefined;
+  private missedWhileCatchingUp = false;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private detach: (() => void) | undefined;
+  private closed = false;
+  private readonly flushDocs: number;
+  private readonly flushBytes: number;
+  private readonly idleFlushMs: number;
+
+  private constructor(
+    private readonly store: ArchiveStore,
+    private readonly access: SearchAccess,
+    private readonly prepare: PrepareForIndex,
+    meta: IndexMeta,
+    tail: DocValueBlock,
+    private readonly options: SearchIndexOptions,
+  ) {
+    this.meta = meta;
+    this.cursor = { ...meta.cursor };
+    this.tail = { block: blockOf(meta.cursor.doc + 1), values: tail };
+    this.flushDocs = options.flushDocs ?? 8192;
+    this.flushBytes = options.flushBytes ?? 48 * 1024 * 1024;
+    this.idleFlushMs = options.idleFlushMs ?? 1000;
+    this.docValues = new DocValueCache((blocks) => this.access.spaces.searchDocs.getMany(blocks.map(blockKey)), 4096);
+  }
+
+  static async open(store: ArchiveStore, prepare: PrepareForIndex, options: SearchIndexOptions = {}): Promise<SearchIndex> {
+    const access = store.searchAccess();
+    const stored = await access.spaces.searchMeta.get(META_KEY);
+    const meta = stored ? decodeRecord<IndexMeta>(stored) : emptyMeta();
+    const tailValue = await access.spaces.searchDocs.get(blockKey(blockOf(meta.cursor.doc + 1)));
+    return new SearchIndex(store, access, prepare, meta, tailValue ? DocValueBlock.decode(tailValue) : new DocValueBlock(), options);
+  }
+
+  /** Follows the writer's commits from now on (the live path: no re-reading from the store). */
+  follow(writer: Writer): void {
+    this.detach?.();
+    this.detach = writer.onCommit((group) => this.onCommitted(group));
+  }
+
+  /** The state queries read; call `ready()` first for everything the store holds. */
+  view(): IndexView {
+    return { maxDoc: this.meta.cursor.doc, segments: this.meta.segments };
+  }
+
+  /** Catches up with the store and flushes, so that a query sees every archived message. */
+  async ready(): Promise<void> {
+    await this.catchUp();
+    await this.flush();
+  }
+
+  /** Indexes whatever the store holds beyond the cursor: after a crash, or for a rebuild. */
+  catchUp(): Promise<void> {
+    this.catchingUp ??= this.runCatchUp().finally(() => (this.catchingUp = undefined));
+    return this.catchingUp;
+  }
+
+  /** Drops the whole index and builds it again from the store (`coffer reindex`). */
+  async rebuild(onProgress?: (done: number, total: number) => void): Promise<void> {
+    await this.catchingUp;
+    await this.flush();
+    const { spaces } = this.access;
+    await Promise.all(Object.values(spaces).map((space) => space.clear()));
+    this.meta = emptyMeta();
+    Object.assign(this.cursor, this.meta.cursor);
+    this.builder = new SegmentBuilder();
+    this.folders = new PendingFolderListings();
+    this.dirtyBlocks.clear();
+    this.tail = { block: blockOf(1), values: new DocValueBlock() };
+    this.docValues.clear();
+    this.folderCache.clear();
+    await this.catchUp();
+    await this.flush();
+    if (onProgress) onProgress(this.cursor.change, this.cursor.change);
+  }
+
+  async close(): Promise<void> {
+    await this.catchingUp;
+    this.closed = true;
+    this.detach?.();
+    clearTimeout(this.idleTimer);
+    await this.flush();
+  }
+
+  // --- reads -------------------------------------------------------------------------------
+
+  /** A term's posting lists in the given segments (undefined where it does not occur). */
+  async postings(term: string, segments: readonly SegmentInfo[]): Promise<(Buffer | undefined)[]> {
+    const bytes = Buffer.from(term, 'utf8');
+    return this.access.spaces.searchPost.getMany(segments.map((segment) => segmentKey(segment.id, bytes)));
+  }
+
+  /** Terms of one segment starting with prefix, with their postings, in term order. */
+  segmentTermsWithPrefix(segment: number, prefix: string, values: boolean): AsyncIterable<[Buffer, Buffer]> {
+    const start = segmentKey(segment, Buffer.from(prefix, 'utf8'));
+    return this.access.spaces.searchPost.iterator({ ...rangeOf(start), keys: true, values }) as AsyncIterable<[Buffer, Buffer]>;
+  }
+
+  /** Terms (UTF-8, segment id stripped) of one segment ending with suffix. */
+  async *segmentTermsWithSuffix(segment: number, suffix: string): AsyncIterable<Buffer> {
+    const start = segmentKey(segment, Buffer.from(reverseTerm(suffix), 'utf8'));
+    for await (const key of this.access.spaces.searchRev.keys(rangeOf(start))) {
+      yield Buffer.from(reverseTerm(key.toString('utf8', 4)), 'utf8');
+    }
+  }
+
+  docValueBlocks(maxDoc: number): Promise<DocValueBlock[]> {
+    return this.docValues.blocksUpTo(maxDoc);
+  }
+
+  async folderListing(folderId: number): Promise<FolderListing> {
+    const cached = this.folderCache.get(folderId);
+    if (cached) return cached;
+    const chunks = await this.access.spaces.searchFolder.values(folderPrefix(folderId)).all();
+    const listing = decodeFolderChunks(chunks);
+    this.folderCache.set(folderId, listing);
+    return listing;
+  }
+
+  stats(): { messages: number; changes: number; segments: number } {
+    return { messages: this.meta.cursor.doc, changes: this.meta.cursor.change, segments: this.meta.segments.length };
+  }
+
+  // --- the live path -------------------------------------------------------------------------
+
+  private onCommitted(group: CommittedGroup): void {
+    if (this.closed) return;
+    if (this.catchingUp) {
+      this.missedWhileCatchingUp = true;
+      return;
+    }
+    const payloads = new Map(group.contents.map(({ docId, message }) => [docId, { payload: message.index, size: message.size }]));
+    for (const listing of group.listings) {
+      if (listing.seq <= this.cursor.change) continue;
+      const content = listing.docId > this.cursor.doc ? payloads.get(listing.docId) : undefined;
+      // A gap in the feed (changes committed before this index followed the writer), or content
+      // without its prepared terms: catch-up reads them from the store, in order.
+      if (listing.seq !== this.cursor.change + 1 || (listing.docId > this.cursor.doc && !content?.payload)) {
+        void this.catchUp().catch((err: unknown) => this.options.onError?.(err));
+        return;
+      }
+      const newContent = content?.payload ? { payload: content.payload, size: content.size } : undefined;
+      this.apply(listing, newContent);
+    }
+    this.afterApply();
+  }
+
+  private apply(
+    listing: { seq: number; folderId: number; uid: number; docId: number; archivedAt: number; internalDate: number },
+    content: { payload: IndexPayload; size: number } | undefined,
+  ): void {
+    if (content && listing.docId > this.cursor.doc) {
+      const { docId } = listing;
+      const { payload } = content;
+      this.builder.noteDoc(docId);
+      forEachDocTerm(payload.terms, (term, mask, start, end) => this.builder.addTerm(docId, term, mask, payload.terms, start, end));
+      this.setDocValues(docId, {
+        date: payload.date ?? listing.internalDate,
+        archivedAt: listing.archivedAt,
+        size: content.size,
+        priority: payload.priority,
+        attachments: payload.attachments,
+      });
+      this.cursor.doc = docId;
+    }
+    this.folders.add(listing.folderId, listing.docId, listing.uid);
+    this.cursor.change = listing.seq;
+  }
+
+  private setDocValues(docId: number, values: DocValues): void {
+    const block = blockOf(docId);
+    if (block !== this.tail.block) this.tail = { block, values: new DocValueBlock() };
+    this.tail.values.set(slotOf(docId), values);
+    this.dirtyBlocks.set(block, this.tail.values);
+  }
+
+  private afterApply(): void {
+    if (this.builder.docs >= this.flushDocs || this.builder.bytes >= this.flushBytes) {
+      void this.flush().catch((err: unknown) => this.options.onError?.(err));
+      return;
+    }
+    if (this.idleTimer) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      void this.flush().catch((err: unknown) => this.options.onError?.(err));
+    }, this.idleFlushMs);
+    this.idleTimer.unref();
+  }
+
+  // --- catch-up ------------------------------------------------------------------------------
+
+  private async runCatchUp(): Promise<void> {
+    for (;;) {
+      this.missedWhileCatchingUp = false;
+      while (!this.closed && (await this.catchUpBatch()));
+      // A commit heard while catching up may have come after the last read: read again.
+      if (!this.missedWhileCatchingUp || this.closed) return;
+    }
+  }
+
+  /** Indexes the next batch of changes from the store; false when there were none. */
+  private async catchUpBatch(): Promise<boolean> {
+    const changes: { seq: number; folderId: number; uid: number }[] = [];
+    for await (const change of this.store.changes(this.cursor.change + 1)) {
+      changes.push(change);
+      if (changes.length >= CATCH_UP_BATCH) break;
+    }
+    if (!changes.length) return false;
+    const resolved = await Promise.all(
+      changes.map(async (change) => {
+        const entry = await this.store.getEntry(change.folderId, change.uid);
+        const stored = entry && (await this.store.getStoredMessage(entry.sha));
+        return { change, entry, stored };
+      }),
+    );
+    // Each new message once, in id order; prepared on the ingest workers in parallel.
+    const firstSeen = new Set<number>();
+    const prepared = await Promise.all(
+      resolved.map(async ({ entry, stored }) => {
+        if (!entry || !stored || stored.blobId <= this.cursor.doc || firstSeen.has(stored.blobId)) return undefined;
+        firstSeen.add(stored.blobId);
+        const raw = await this.store.readRaw(entry.sha);
+        return { payload: await this.prepare(raw), size: stored.meta.size };
+      }),
+    );
+    resolved.forEach(({ change, entry, stored }, i) => {
+      if (!entry || !stored) {
+        // The change feed and the listings are written in one batch; this cannot happen short of
+        // damage, which `coffer verify` reports. The index skips it rather than stopping for good.
+        this.cursor.change = change.seq;
+        return;
+      }
+      this.apply({ ...change, docId: stored.blobId, archivedAt: entry.archivedAt, internalDate: entry.internalDate }, prepared[i]);
+    });
+    if (this.builder.docs >= this.flushDocs || this.builder.bytes >= this.flushBytes) await this.flush();
+    return true;
+  }
+
+  // --- flush ---------------------------------------------------------------------------------
+
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(() => this.writeFlush());
+    return this.flushing;
+  }
+
+  private async writeFlush(): Promise<void> {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    if (this.cursor.change === this.meta.cursor.change) return;
+    const builder = this.builder;
+    const folders = this.folders;
+    const blocks = this.dirtyBlocks;
+    this.builder = new SegmentBuilder();
+    this.folders = new PendingFolderListings();
+    this.dirtyBlocks = new Map();
+
+    const { spaces } = this.access;
+    const ops: IndexBatchOp[] = [];
+    const segments = [...this.meta.segments];
+    const next: IndexMeta = { ...this.meta, cursor: { ...this.cursor }, segments };
+    if (builder.docs > 0) {
+      const id = next.nextSegment++;
+      segments.push({ id, firstDoc: builder.firstDoc, lastDoc: builder.lastDoc, docs: builder.docs });
+      for (const [term, posting] of builder.encode()) {
+        ops.push({ type: 'put', sublevel: spaces.searchPost, key: segmentKey(id, term), value: posting });
+        ops.push({ type: 'put', sublevel: spaces.searchRev, key: segmentKey(id, Buffer.from(reverseTerm(term.toString('utf8')), 'utf8')), value: EMPTY });
+      }
+    }
+    for (const [folderId, chunk] of folders.chunks()) {
+      ops.push({ type: 'put', sublevel: spaces.searchFolder, key: folderChunkKey(folderId, next.cursor.change), value: chunk });
+    }
+    const written = new Map<number, DocValueBlock>();
+    for (const [block, values] of blocks) {
+      // A copy: the tail block keeps filling in memory while this batch is written.
+      const copy = new DocValueBlock(new Uint8Array(values.bytes));
+      written.set(block, copy);
+      ops.push({ type: 'put', sublevel: spaces.searchDocs, key: blockKey(block), value: Buffer.from(copy.bytes.buffer, copy.bytes.byteOffset, copy.bytes.byteLength) });
+    }
+    ops.push({ type: 'put', sublevel: spaces.searchMeta, key: META_KEY, value: encodeRecord(next) });
+    this.meta.nextSegment = next.nextSegment;
+    await this.access.batch(ops);
+    this.meta = next;
+    for (const [block, values] of written) this.docValues.remember(block, values);
+    for (const [folderId] of folders.chunks()) this.folderCache.forget(folderId);
+  }
+}
+
+function rangeOf(prefix: Buffer): { gte: Buffer; lt: Buffer } {
+  const upper = Buffer.from(prefix);
+  let i = upper.length - 1;
+  while (i >= 0 && upper[i] === 0xff) upper[i--] = 0;
+  upper[i] = (upper[i] ?? 0) + 1;
+  return { gte: prefix, lt: upper };
+}
