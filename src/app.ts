@@ -37,7 +37,7 @@ export async function openCoffer(config: Config, options: OpenOptions = {}): Pro
     return pipeline;
   };
   const indexOptions = options.onIndexError ? { onError: options.onIndexError } : {};
-  const index = await SearchIndex.open(store, (raw) => ingest().prepareForIndex(raw), indexOptions);
+  const index = await SearchIndex.open(store, (raw, envelopeRecipients) => ingest().prepareForIndex(raw, envelopeRecipients), indexOptions);
   // Following from the start: every commit reaches the index with the terms its worker prepared.
   index.follow(store.getWriter());
   return {

@@ -46,7 +46,7 @@ export class IngestPipeline {
     if (request.routing.kind === 'journal') {
       // Independent SMTP transactions have no order between them to keep: each commits as soon
       // as it is prepared, so one large message does not hold back the 250s of the others.
-      const content = await this.pool.prepare(request.raw);
+      const content = await this.pool.prepare(request.raw, request.routing.envelopeRecipients);
       return this.commit(content, request);
     }
     // Imports are committed in the order they were read, so that UIDs follow the source's order
@@ -92,8 +92,8 @@ export class IngestPipeline {
   }
 
   /** Prepares a stored message's search index payload on the ingest workers (index catch-up). */
-  prepareForIndex(raw: Buffer): Promise<IndexPayload> {
-    return this.pool.indexPayload(raw);
+  prepareForIndex(raw: Buffer, envelopeRecipients: readonly string[] = []): Promise<IndexPayload> {
+    return this.pool.indexPayload(raw, envelopeRecipients);
   }
 
   /** Creates an archive folder ahead of any message (an import into a new archive). */

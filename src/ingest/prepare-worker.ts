@@ -9,15 +9,16 @@ interface Request {
   id: number;
   kind: 'prepare' | 'index';
   raw: Uint8Array;
+  envelopeRecipients?: string[];
 }
 
 const { key } = workerData as { key: Uint8Array | null };
 const sealer = createSealer(key ? Buffer.from(key) : null);
 
-parentPort?.on('message', ({ id, kind, raw }: Request) => {
+parentPort?.on('message', ({ id, kind, raw, envelopeRecipients }: Request) => {
   try {
     const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-    const result = kind === 'index' ? prepareIndexPayload(bytes) : prepareContent(bytes, sealer);
+    const result = kind === 'index' ? prepareIndexPayload(bytes, envelopeRecipients) : prepareContent(bytes, sealer, envelopeRecipients);
     parentPort?.postMessage({ id, result });
   } catch (err) {
     parentPort?.postMessage({ id, error: err instanceof Error ? err.message : String(err) });

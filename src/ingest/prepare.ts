@@ -22,7 +22,11 @@ export interface PreparedContent {
   index: IndexPayload;
 }
 
-export function prepareContent(raw: Buffer, sealer: Sealer): PreparedContent {
+/**
+ * `envelopeRecipients`: the SMTP RCPT TO or journal report recipients; those not in To or Cc were
+ * Bcc recipients, and the index records them as such (`bcc:` finds them).
+ */
+export function prepareContent(raw: Buffer, sealer: Sealer, envelopeRecipients: readonly string[] = []): PreparedContent {
   const { sha, meta, addresses, tree } = analyzeMessage(raw);
   const prepared: PreparedContent = {
     sha,
@@ -31,7 +35,7 @@ export function prepareContent(raw: Buffer, sealer: Sealer): PreparedContent {
     sealedMeta: sealer.seal(encodeMessageMeta(meta), sha),
     problems: meta.problems,
     addresses,
-    index: indexPayload(tree, raw, meta),
+    index: indexPayload(tree, raw, meta, hiddenRecipients(addresses, envelopeRecipients)),
   };
   if (meta.date !== undefined) prepared.date = meta.date;
   if (meta.receivedAt !== undefined) prepared.receivedAt = meta.receivedAt;
@@ -39,14 +43,22 @@ export function prepareContent(raw: Buffer, sealer: Sealer): PreparedContent {
 }
 
 /** Only the search index's part, for messages already stored (index catch-up and rebuild). */
-export function prepareIndexPayload(raw: Buffer): IndexPayload {
-  const { meta, tree } = analyzeMessage(raw);
-  return indexPayload(tree, raw, meta);
+export function prepareIndexPayload(raw: Buffer, envelopeRecipients: readonly string[] = []): IndexPayload {
+  const { meta, tree, addresses } = analyzeMessage(raw);
+  return indexPayload(tree, raw, meta, hiddenRecipients(addresses, envelopeRecipients));
 }
 
-function indexPayload(tree: MimeNode | null, raw: Buffer, meta: MessageMeta): IndexPayload {
+/** Envelope recipients not named in To or Cc: the Bcc recipients of journaled mail. */
+function hiddenRecipients(addresses: MessageAddresses, envelopeRecipients: readonly string[]): string[] {
+  const visible = new Set([...addresses.to, ...addresses.cc]);
+  return envelopeRecipients.filter((address) => !visible.has(address.toLowerCase()));
+}
+
+function indexPayload(tree: MimeNode | null, raw: Buffer, meta: MessageMeta, hiddenRecipients: readonly string[] = []): IndexPayload {
+  const text = extractSearchText(tree, raw);
+  if (hiddenRecipients.length) text.bcc = [text.bcc, ...hiddenRecipients].filter(Boolean).join(', ');
   const payload: IndexPayload = {
-    terms: encodeDocTerms(extractSearchText(tree, raw)),
+    terms: encodeDocTerms(text),
     priority: meta.priority,
     attachments: meta.attachments.length > 0,
   };

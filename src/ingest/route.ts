@@ -46,13 +46,12 @@ export interface RoutingContext {
 }
 
 export function placeMessage(content: PreparedContent, routing: Routing, context: RoutingContext, origin: string, sourceDate?: Date): Placement[] {
-  const placed = (archive: string, folder: readonly string[], direction: Direction): Placement => ({
-    archive,
-    folder,
-    direction,
-    origin,
-    internalDate: internalDateOf(content, direction, sourceDate),
-  });
+  const placed = (archive: string, folder: readonly string[], direction: Direction): Placement => {
+    const placement: Placement = { archive, folder, direction, origin, internalDate: internalDateOf(content, direction, sourceDate) };
+    // Kept with the listing: how journaled mail was addressed in transit (Bcc recipients included).
+    if (routing.kind === 'journal' && routing.envelopeRecipients.length) placement.envelopeRecipients = routing.envelopeRecipients;
+    return placement;
+  };
   if (routing.kind === 'explicit') {
     return routing.targets.map((target) => placed(target.archive, target.folder, directionFor(content, context.addressBook.get(target.archive))));
   }

@@ -48,22 +48,23 @@ export class WorkerPool {
     for (let i = 0; i < size; i++) this.workers.push(this.spawn());
   }
 
-  prepare(raw: Buffer): Promise<PreparedContent> {
-    return this.request('prepare', raw, reviveContent);
+  /** `envelopeRecipients`: how the message was addressed in transit, for the index's Bcc field. */
+  prepare(raw: Buffer, envelopeRecipients: readonly string[] = []): Promise<PreparedContent> {
+    return this.request('prepare', raw, reviveContent, envelopeRecipients);
   }
 
   /** The search index payload of a message already stored. */
-  indexPayload(raw: Buffer): Promise<IndexPayload> {
-    return this.request('index', raw, revivePayload);
+  indexPayload(raw: Buffer, envelopeRecipients: readonly string[] = []): Promise<IndexPayload> {
+    return this.request('index', raw, revivePayload, envelopeRecipients);
   }
 
-  private request<T>(kind: 'prepare' | 'index', raw: Buffer, revive: (result: T) => T): Promise<T> {
+  private request<T>(kind: 'prepare' | 'index', raw: Buffer, revive: (result: T) => T, envelopeRecipients: readonly string[] = []): Promise<T> {
     if (this.closed) return Promise.reject(new CofferError(ErrorCodes.StoreUnavailable, 'ingest is shut down'));
     const target = this.workers.reduce((best, w) => (w.pending.size < best.pending.size ? w : best));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       target.pending.set(id, { resolve: resolve as (result: never) => void, reject, revive: revive as (result: never) => unknown });
-      target.worker.postMessage({ id, kind, raw });
+      target.worker.postMessage({ id, kind, raw, envelopeRecipients });
     });
   }
 

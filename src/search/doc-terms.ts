@@ -64,12 +64,9 @@ export function encodeDocTerms(text: SearchText): Buffer {
 
 /**
  * Visits each term of an encoded document: `term` is the UTF-8 bytes as a latin1 string (a cheap,
- * exact key), and [positionsStart, positionsEnd) the position count and deltas, ready to copy.
+ * exact key); `maskOffset` is where its field mask, position count and positions start.
  */
-export function forEachDocTerm(
-  encoded: Uint8Array,
-  visit: (term: string, mask: number, positionsStart: number, positionsEnd: number) => void,
-): void {
+export function forEachDocTerm(encoded: Uint8Array, visit: (term: string, mask: number, maskOffset: number) => void): void {
   const buffer = Buffer.isBuffer(encoded) ? encoded : Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
   const reader = new ByteReader(buffer);
   const count = reader.varint();
@@ -77,9 +74,9 @@ export function forEachDocTerm(
     const length = reader.varint();
     const term = buffer.toString('latin1', reader.offset, reader.offset + length);
     reader.offset += length;
+    const maskOffset = reader.offset;
     const mask = reader.varint();
-    const positionsStart = reader.offset;
     reader.skipVarints(reader.varint());
-    visit(term, mask, positionsStart, reader.offset);
+    visit(term, mask, maskOffset);
   }
 }

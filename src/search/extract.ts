@@ -130,7 +130,7 @@ class Walker {
     const attached = stringOf(disposition?.value)?.toLowerCase() === 'attachment';
     // Exactly analyze.ts collectAttachments: an inline text part without a file name is body text.
     const attachment = !root && (!!rawName || attached || !(isText || type.startsWith('multipart/')));
-    const name = rawName ? decodeWords(rawName) : '';
+    const name = rawName ? decodeWords(repairRfc2231(rawName)) : '';
     if (attachment && name && this.names.length < MAX_PARTS) this.names.push(name);
     if (attachment) {
       // A non-chosen alternative is the body once more in another form; its files still count.
@@ -372,7 +372,19 @@ function decodeText(bytes: Buffer, charsetParam: string | undefined): string {
   return isUtf8(bytes) ? bytes.toString('utf8') : decodeWindows1252(bytes);
 }
 
-export function decodeWords(value: string): string {
+/**
+ * imap-core reads a one-piece RFC 2231 value (`filename*=utf-8''M%C3%A4rz.pdf`) as UTF-8 text that
+ * includes the `charset'lang'` prefix, wrapped as `=?UTF-8?Q?utf-8''M=C3=A4rz.pdf?=`. Put the
+ * declared charset back in its place; `_` is literal there, not a Q-encoded space.
+ */
+const MISREAD_RFC2231 = /^=\?UTF-8\?Q\?([A-Za-z0-9!#$&+^`{}~._-]+)'[A-Za-z0-9-]*'([^?]*)\?=$/;
+
+function repairRfc2231(value: string): string {
+  const match = MISREAD_RFC2231.exec(value);
+  return match ? `=?${match[1] ?? ''}?Q?${(match[2] ?? '').replace(/_/g, '=5F')}?=` : value;
+}
+
+function decodeWords(value: string): string {
   if (!value.includes('=?')) return value.trim();
   try {
     return libmime.decodeWords(value).trim();

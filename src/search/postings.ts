@@ -7,75 +7,105 @@
 //   positions section: per message: varint count, count varints (deltas of position<<4 | field)
 import { Bitset } from './bitset.js';
 import { ByteReader, ByteWriter } from './bytes.js';
+import { forEachDocTerm } from './doc-terms.js';
 import { FIELD_BITS } from './fields.js';
 
-/** A posting list being built in memory: docs and positions interleaved, split on encoding. */
-class PostingBuilder {
-  readonly data = new ByteWriter(16);
-  lastDoc = 0;
-  count = 0;
-}
-
-/** The postings of a run of new messages (a segment), built in memory as they are indexed. */
+/**
+ * The postings of a run of new messages (a segment). Messages are kept as their workers encoded
+ * them (doc-terms.ts) and inverted only when the segment is written: per message that is one array
+ * push, and the inversion is a counting sort over flat typed arrays, with no object per term.
+ */
 export class SegmentBuilder {
-  private readonly terms = new Map<string, PostingBuilder>();
-  firstDoc = 0;
-  lastDoc = 0;
-  docs = 0;
-  /** Rough bytes held, to bound memory. */
+  private readonly payloads: Uint8Array[] = [];
+  private readonly docIds: number[] = [];
+  /** Bytes of the payloads held, to bound memory. */
   bytes = 0;
 
-  /** Adds one message's term (key: UTF-8 bytes as latin1) with its encoded positions. */
-  addTerm(docId: number, term: string, mask: number, positions: Uint8Array, start: number, end: number): void {
-    let posting = this.terms.get(term);
-    if (!posting) {
-      posting = new PostingBuilder();
-      this.terms.set(term, posting);
-      this.bytes += 96 + term.length;
-    }
-    const before = posting.data.length;
-    posting.data.varint(docId - posting.lastDoc);
-    posting.data.varint(mask);
-    posting.data.append(positions, start, end);
-    this.bytes += posting.data.length - before;
-    posting.lastDoc = docId;
-    posting.count++;
+  add(docId: number, terms: Uint8Array): void {
+    this.payloads.push(terms);
+    this.docIds.push(docId);
+    this.bytes += terms.length;
   }
 
-  noteDoc(docId: number): void {
-    if (this.docs === 0) this.firstDoc = docId;
-    this.lastDoc = docId;
-    this.docs++;
+  get docs(): number {
+    return this.docIds.length;
   }
 
-  get termCount(): number {
-    return this.terms.size;
+  get firstDoc(): number {
+    return this.docIds[0] ?? 0;
+  }
+
+  get lastDoc(): number {
+    return this.docIds[this.docIds.length - 1] ?? 0;
   }
 
   /** Every term (UTF-8 bytes) with its encoded posting list. */
   *encode(): Generator<[Buffer, Buffer]> {
-    for (const [term, posting] of this.terms) yield [Buffer.from(term, 'latin1'), encodePosting(posting)];
+    const { payloads, docIds } = this;
+    // Pass 1: every occurrence of a term in a message: (term id, message index, offset of its mask).
+    const termIds = new Map<string, number>();
+    const terms: string[] = [];
+    let occurrences: Int32Array = new Int32Array(1 << 16);
+    let used = 0;
+    let counts: Int32Array = new Int32Array(1 << 14);
+    payloads.forEach((payload, docIndex) => {
+      forEachDocTerm(payload, (term, _mask, maskOffset) => {
+        let id = termIds.get(term);
+        if (id === undefined) {
+          id = terms.length;
+          termIds.set(term, id);
+          terms.push(term);
+          if (id >= counts.length) counts = grow(counts, id + 1);
+        }
+        counts[id]!++;
+        if (used + 3 > occurrences.length) occurrences = grow(occurrences, used + 3);
+        occurrences[used++] = id;
+        occurrences[used++] = docIndex;
+        occurrences[used++] = maskOffset;
+      });
+    });
+    // Pass 2: counting sort by term; within a term the messages stay in id order.
+    const starts = new Int32Array(terms.length + 1);
+    for (let id = 0; id < terms.length; id++) starts[id + 1] = starts[id]! + counts[id]!;
+    const order = new Int32Array(used / 3);
+    const fill = starts.slice(0, terms.length);
+    for (let at = 0; at < used; at += 3) order[fill[occurrences[at]!]!++] = at;
+    // Pass 3: one posting list per term.
+    const docs = new ByteWriter(1 << 12);
+    const positions = new ByteWriter(1 << 14);
+    for (let id = 0; id < terms.length; id++) {
+      docs.length = 0;
+      positions.length = 0;
+      let previous = 0;
+      for (let k = starts[id]!; k < starts[id + 1]!; k++) {
+        const at = order[k]!;
+        const docIndex = occurrences[at + 1]!;
+        const payload = payloads[docIndex]!;
+        const reader = new ByteReader(payload, occurrences[at + 2]!);
+        const docId = docIds[docIndex]!;
+        docs.varint(docId - previous);
+        docs.varint(reader.varint());
+        previous = docId;
+        const positionsStart = reader.offset;
+        reader.skipVarints(reader.varint());
+        positions.append(payload, positionsStart, reader.offset);
+      }
+      const out = new ByteWriter(docs.length + positions.length + 10);
+      out.varint(starts[id + 1]! - starts[id]!);
+      out.varint(docs.length);
+      out.append(docs.view());
+      out.append(positions.view());
+      yield [Buffer.from(terms[id]!, 'latin1'), out.toBuffer()];
+    }
   }
 }
 
-function encodePosting(posting: PostingBuilder): Buffer {
-  const source = posting.data.view();
-  const reader = new ByteReader(source);
-  const docs = new ByteWriter(posting.count * 3);
-  const positions = new ByteWriter(source.length);
-  for (let i = 0; i < posting.count; i++) {
-    docs.varint(reader.varint());
-    docs.varint(reader.varint());
-    const start = reader.offset;
-    reader.skipVarints(reader.varint());
-    positions.append(source, start, reader.offset);
-  }
-  const out = new ByteWriter(docs.length + positions.length + 10);
-  out.varint(posting.count);
-  out.varint(docs.length);
-  out.append(docs.view());
-  out.append(positions.view());
-  return out.toBuffer();
+function grow(array: Int32Array, atLeast: number): Int32Array {
+  let size = array.length * 2;
+  while (size < atLeast) size *= 2;
+  const grown = new Int32Array(size);
+  grown.set(array);
+  return grown;
 }
 
 /** Adds to `into` every message of the posting whose field mask meets `mask`. */

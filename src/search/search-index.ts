@@ -6,7 +6,6 @@
 import type { ArchiveStore, IndexBatchOp, SearchAccess } from '../store/store.js';
 import type { CommittedGroup, IndexPayload, Writer } from '../store/writer.js';
 import { decodeRecord, encodeRecord } from '../store/codec.js';
-import { forEachDocTerm } from './doc-terms.js';
 import { blockKey, blockOf, DocValueBlock, DocValueCache, slotOf, type DocValues } from './doc-values.js';
 import { decodeFolderChunks, folderChunkKey, folderPrefix, FolderListingCache, PendingFolderListings, type FolderListing } from './folder-lists.js';
 import { SegmentBuilder } from './postings.js';
@@ -34,7 +33,7 @@ export interface IndexView {
 }
 
 /** Prepares a stored message's index payload (on an ingest worker) when catching up. */
-export type PrepareForIndex = (raw: Buffer) => Promise<IndexPayload>;
+export type PrepareForIndex = (raw: Buffer, envelopeRecipients?: readonly string[]) => Promise<IndexPayload>;
 
 export interface SearchIndexOptions {
   /** Flush after this many new messages, or this many bytes of postings held in memory. */
@@ -229,8 +228,7 @@ export class SearchIndex {
     if (content && listing.docId > this.cursor.doc) {
       const { docId } = listing;
       const { payload } = content;
-      this.builder.noteDoc(docId);
-      forEachDocTerm(payload.terms, (term, mask, start, end) => this.builder.addTerm(docId, term, mask, payload.terms, start, end));
+      this.builder.add(docId, payload.terms);
       this.setDocValues(docId, {
         date: payload.date ?? listing.internalDate,
         archivedAt: listing.archivedAt,
@@ -297,7 +295,7 @@ export class SearchIndex {
         if (!entry || !stored || stored.blobId <= this.cursor.doc || firstSeen.has(stored.blobId)) return undefined;
         firstSeen.add(stored.blobId);
         const raw = await this.store.readRaw(entry.sha);
-        return { payload: await this.prepare(raw), size: stored.meta.size };
+        return { payload: await this.prepare(raw, entry.envelopeRecipients), size: stored.meta.size };
       }),
     );
     resolved.forEach(({ change, entry, stored }, i) => {

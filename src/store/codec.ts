@@ -45,17 +45,21 @@ export function decodeMessageMeta(bytes: Buffer): MessageMeta {
 /**
  * EntryRecord on disk: a positional array, because there is one per listing (tens of millions)
  * and field names would be a third of each record.
- *   [sha, archivedAt, internalDate, direction (0 received, 1 sent), origin]
+ *   [sha, archivedAt, internalDate, direction (0 received, 1 sent), origin, envelopeRecipients?]
  */
 export function encodeEntry(entry: EntryRecord): Buffer {
-  return encodeRecord([entry.sha, entry.archivedAt, entry.internalDate, entry.direction === Directions.Sent ? 1 : 0, entry.origin]);
+  const fields: unknown[] = [entry.sha, entry.archivedAt, entry.internalDate, entry.direction === Directions.Sent ? 1 : 0, entry.origin];
+  if (entry.envelopeRecipients) fields.push(entry.envelopeRecipients);
+  return encodeRecord(fields);
 }
 
 export function decodeEntry(bytes: Buffer): EntryRecord {
   const fields = decodeRecord<unknown>(bytes);
-  if (!Array.isArray(fields) || fields.length !== 5 || !Buffer.isBuffer(fields[0])) {
+  if (!Array.isArray(fields) || (fields.length !== 5 && fields.length !== 6) || !Buffer.isBuffer(fields[0])) {
     throw new CofferError(ErrorCodes.StoreCorrupt, 'stored listing has an unknown shape');
   }
-  const [sha, archivedAt, internalDate, direction, origin] = fields as [Buffer, number, number, number, string];
-  return { sha, archivedAt, internalDate, direction: direction === 1 ? Directions.Sent : Directions.Received, origin };
+  const [sha, archivedAt, internalDate, direction, origin, envelopeRecipients] = fields as [Buffer, number, number, number, string, string[] | undefined];
+  const entry: EntryRecord = { sha, archivedAt, internalDate, direction: direction === 1 ? Directions.Sent : Directions.Received, origin };
+  if (envelopeRecipients) entry.envelopeRecipients = envelopeRecipients;
+  return entry;
 }

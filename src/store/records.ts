@@ -57,6 +57,8 @@ export interface EntryRecord {
   direction: Direction;
   /** Where the bytes came from: a file path, mbox#n, an SMTP session, a profile mailbox. */
   origin: string;
+  /** Journal intake: the envelope recipients it was delivered to (Bcc recipients among them). */
+  envelopeRecipients?: string[];
 }
 
 /** Store-wide counters, updated in the same batch as the messages they count. */

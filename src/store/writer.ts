@@ -16,6 +16,8 @@ export interface Placement {
   direction: Direction;
   internalDate: number;
   origin: string;
+  /** Journal intake: the envelope recipients (SMTP RCPT TO or the journal report's). */
+  envelopeRecipients?: readonly string[];
 }
 
 /** A message ready to commit: sealed values prepared off the main thread. */
@@ -118,6 +120,8 @@ export class Writer {
         const stored = await this.spaces.archive.get(Buffer.from(target.archive, 'utf8'));
         if (!stored) return null;
         archive = decodeRecord<ArchiveRecord>(stored);
+        // Committed archive records never change: safe to keep.
+        this.archives.set(target.archive, archive);
       }
       const cached = this.folders.get(`${archive.id}${PATH_SEPARATOR}${target.folder.join(PATH_SEPARATOR)}`);
       const folderId = cached?.id ?? (await this.spaces.folderPath.get(keys.folderPath(archive.id, target.folder)))?.readUInt32BE(0);
@@ -288,6 +292,7 @@ export class Writer {
           direction: placement.direction,
           origin: placement.origin,
         };
+        if (placement.envelopeRecipients) entry.envelopeRecipients = [...placement.envelopeRecipients];
         put(this.spaces.entry, keys.entry(folder.id, uid), encodeEntry(entry));
         put(this.spaces.entrySha, keys.entrySha(folder.id, message.sha), keys.folder(uid));
         put(this.spaces.ref, keys.ref(message.sha, folder.id, uid), Buffer.alloc(0));
