@@ -132,7 +132,7 @@ class Evaluation {
 
   private postings(term: string): Promise<(Buffer | undefined)[]> {
     let found = this.postingCache.get(term);
-    if (!found) this.postingCache.set(term, (found = this.index.postings(term, this.view.segments)));
+    if (!found) this.postingCache.set(term, (found = this.index.postings(this.view, term)));
     return found;
   }
 
@@ -172,7 +172,7 @@ class Evaluation {
     const docs = new Bitset(this.size);
     const terms = new Set<string>();
     for (const segment of this.view.segments) {
-      for await (const [term, posting] of this.index.segmentTermsWithPrefix(segment.id, prefix, true)) {
+      for await (const [term, posting] of this.index.segmentTermsWithPrefix(this.view, segment.id, prefix)) {
         countTerm(terms, term.toString('latin1', 4), `${prefix}*`);
         addPostingDocs(posting, mask, docs);
       }
@@ -185,11 +185,11 @@ class Evaluation {
     const terms = new Set<string>();
     for (const segment of this.view.segments) {
       const found: Buffer[] = [];
-      for await (const term of this.index.segmentTermsWithSuffix(segment.id, suffix)) {
+      for await (const term of this.index.segmentTermsWithSuffix(this.view, segment.id, suffix)) {
         countTerm(terms, term.toString('latin1'), `*${suffix}`);
         found.push(term);
       }
-      const postings = await Promise.all(found.map((term) => this.index.postings(term.toString('utf8'), [segment])));
+      const postings = await Promise.all(found.map((term) => this.index.postings(this.view, term.toString('utf8'), [segment])));
       for (const [posting] of postings) if (posting) addPostingDocs(posting, mask, docs);
     }
     return docs;
@@ -201,7 +201,7 @@ class Evaluation {
     const docs = new Bitset(this.size);
     const terms = new Set<string>();
     for (const segment of this.view.segments) {
-      for await (const [term, posting] of this.index.segmentTermsWithPrefix(segment.id, literal, true)) {
+      for await (const [term, posting] of this.index.segmentTermsWithPrefix(this.view, segment.id, literal)) {
         if (!regex.test(term.toString('utf8', 4))) continue;
         countTerm(terms, term.toString('latin1', 4), pattern);
         addPostingDocs(posting, mask, docs);

@@ -3,12 +3,12 @@
 // their folders' lists, and a flush writes both, with the cursor, in one LevelDB batch. A crash
 // loses only unflushed work, which catch-up redoes from the store on the next start; nothing the
 // store holds can be missing from the index once it has caught up.
-import type { ArchiveStore, IndexBatchOp, SearchAccess } from '../store/store.js';
+import type { ArchiveStore, IndexBatchOp, SearchAccess, StoreSnapshot } from '../store/store.js';
 import type { CommittedGroup, IndexPayload, Writer } from '../store/writer.js';
 import { decodeRecord, encodeRecord } from '../store/codec.js';
 import { blockKey, blockOf, DocValueBlock, DocValueCache, slotOf, type DocValues } from './doc-values.js';
 import { decodeFolderChunks, folderChunkKey, folderPrefix, FolderListingCache, PendingFolderListings, type FolderListing } from './folder-lists.js';
-import { SegmentBuilder } from './postings.js';
+import { concatPostings, SegmentBuilder } from './postings.js';
 
 export interface SegmentInfo {
   id: number;
@@ -23,13 +23,16 @@ interface IndexMeta {
   cursor: { change: number; doc: number };
   segments: SegmentInfo[];
   nextSegment: number;
+  /** Segments whose keys are to be deleted: merged away, or a merge's output left unfinished by a crash. */
+  garbage: number[];
 }
 
-/** What a query reads: the flushed state when it started. */
+/** What a query reads: the flushed state when it started, and a snapshot that keeps it readable. */
 export interface IndexView {
   /** Highest indexed document id; ids run from 1. */
   maxDoc: number;
   segments: readonly SegmentInfo[];
+  snapshot: StoreSnapshot;
 }
 
 /** Prepares a stored message's index payload (on an ingest worker) when catching up. */
@@ -47,9 +50,12 @@ export interface SearchIndexOptions {
 const META_KEY = Buffer.from('meta');
 const EMPTY = Buffer.alloc(0);
 const CATCH_UP_BATCH = 256;
+/** Segments of a similar size are merged this many at a time (a log-structured, tiered merge). */
+const MERGE_FACTOR = 8;
+const MERGE_BATCH_OPS = 4096;
 
 function emptyMeta(): IndexMeta {
-  return { version: 1, cursor: { change: 0, doc: 0 }, segments: [], nextSegment: 1 };
+  return { version: 1, cursor: { change: 0, doc: 0 }, segments: [], nextSegment: 1, garbage: [] };
 }
 
 export function segmentKey(segment: number, term: Buffer): Buffer {
@@ -77,6 +83,7 @@ export class SearchIndex {
   private catchingUp: Promise<void> | undefined;
   private missedWhileCatchingUp = false;
   private idleTimer: NodeJS.Timeout | undefined;
+  private merging: Promise<void> | undefined;
   private detach: (() => void) | undefined;
   private closed = false;
   private readonly flushDocs: number;
@@ -104,6 +111,8 @@ export class SearchIndex {
     const access = store.searchAccess();
     const stored = await access.spaces.searchMeta.get(META_KEY);
     const meta = stored ? decodeRecord<IndexMeta>(stored) : emptyMeta();
+    await deleteSegments(access, meta.garbage);
+    meta.garbage = [];
     const tailValue = await access.spaces.searchDocs.get(blockKey(blockOf(meta.cursor.doc + 1)));
     return new SearchIndex(store, access, prepare, meta, tailValue ? DocValueBlock.decode(tailValue) : new DocValueBlock(), options);
   }
@@ -114,9 +123,16 @@ export class SearchIndex {
     this.detach = writer.onCommit((group) => this.onCommitted(group));
   }
 
-  /** The state queries read; call `ready()` first for everything the store holds. */
-  view(): IndexView {
-    return { maxDoc: this.meta.cursor.doc, segments: this.meta.segments };
+  /**
+   * The state a query reads, with a snapshot that keeps its segments readable while a merge
+   * replaces them; close it with `release`. Call `ready()` first to include everything stored.
+   */
+  acquire(): IndexView {
+    return { maxDoc: this.meta.cursor.doc, segments: this.meta.segments, snapshot: this.access.snapshot() };
+  }
+
+  async release(view: IndexView): Promise<void> {
+    await view.snapshot.close();
   }
 
   /** Catches up with the store and flushes, so that a query sees every archived message. */
@@ -135,6 +151,7 @@ export class SearchIndex {
   async rebuild(onProgress?: (done: number, total: number) => void): Promise<void> {
     await this.catchingUp;
     await this.flush();
+    await this.merging;
     const { spaces } = this.access;
     await Promise.all(Object.values(spaces).map((space) => space.clear()));
     this.meta = emptyMeta();
@@ -156,26 +173,31 @@ export class SearchIndex {
     this.detach?.();
     clearTimeout(this.idleTimer);
     await this.flush();
+    // A merge stops at its next batch; its unfinished output is deleted on the next open.
+    await this.merging;
   }
 
   // --- reads -------------------------------------------------------------------------------
 
-  /** A term's posting lists in the given segments (undefined where it does not occur). */
-  async postings(term: string, segments: readonly SegmentInfo[]): Promise<(Buffer | undefined)[]> {
+  /** A term's posting lists in the view's segments (undefined where it does not occur). */
+  async postings(view: IndexView, term: string, segments: readonly SegmentInfo[] = view.segments): Promise<(Buffer | undefined)[]> {
     const bytes = Buffer.from(term, 'utf8');
-    return this.access.spaces.searchPost.getMany(segments.map((segment) => segmentKey(segment.id, bytes)));
+    return this.access.spaces.searchPost.getMany(
+      segments.map((segment) => segmentKey(segment.id, bytes)),
+      { snapshot: view.snapshot },
+    );
   }
 
   /** Terms of one segment starting with prefix, with their postings, in term order. */
-  segmentTermsWithPrefix(segment: number, prefix: string, values: boolean): AsyncIterable<[Buffer, Buffer]> {
+  segmentTermsWithPrefix(view: IndexView, segment: number, prefix: string): AsyncIterable<[Buffer, Buffer]> {
     const start = segmentKey(segment, Buffer.from(prefix, 'utf8'));
-    return this.access.spaces.searchPost.iterator({ ...rangeOf(start), keys: true, values }) as AsyncIterable<[Buffer, Buffer]>;
+    return this.access.spaces.searchPost.iterator({ ...rangeOf(start), snapshot: view.snapshot });
   }
 
   /** Terms (UTF-8, segment id stripped) of one segment ending with suffix. */
-  async *segmentTermsWithSuffix(segment: number, suffix: string): AsyncIterable<Buffer> {
+  async *segmentTermsWithSuffix(view: IndexView, segment: number, suffix: string): AsyncIterable<Buffer> {
     const start = segmentKey(segment, Buffer.from(reverseTerm(suffix), 'utf8'));
-    for await (const key of this.access.spaces.searchRev.keys(rangeOf(start))) {
+    for await (const key of this.access.spaces.searchRev.keys({ ...rangeOf(start), snapshot: view.snapshot })) {
       yield Buffer.from(reverseTerm(key.toString('utf8', 4)), 'utf8');
     }
   }
@@ -314,8 +336,16 @@ export class SearchIndex {
   // --- flush ---------------------------------------------------------------------------------
 
   flush(): Promise<void> {
-    this.flushing = this.flushing.then(() => this.writeFlush());
-    return this.flushing;
+    const done = this.flushing.then(() => this.writeFlush());
+    // A failed flush leaves its work to the next one (the cursor did not move); the chain goes on.
+    this.flushing = done.catch(() => undefined);
+    return done;
+  }
+
+  /** Resolves when everything applied is flushed and no merge is running (tests, benchmarks). */
+  async settle(): Promise<void> {
+    await this.flush();
+    while (this.merging) await this.merging;
   }
 
   private async writeFlush(): Promise<void> {
@@ -332,7 +362,7 @@ export class SearchIndex {
     const { spaces } = this.access;
     const ops: IndexBatchOp[] = [];
     const segments = [...this.meta.segments];
-    const next: IndexMeta = { ...this.meta, cursor: { ...this.cursor }, segments };
+    const next: IndexMeta = { ...this.meta, cursor: { ...this.cursor }, segments, garbage: [...this.meta.garbage] };
     if (builder.docs > 0) {
       const id = next.nextSegment++;
       segments.push({ id, firstDoc: builder.firstDoc, lastDoc: builder.lastDoc, docs: builder.docs });
@@ -357,6 +387,158 @@ export class SearchIndex {
     this.meta = next;
     for (const [block, values] of written) this.docValues.remember(block, values);
     for (const [folderId] of folders.chunks()) this.folderCache.forget(folderId);
+    this.maybeMerge();
+  }
+
+  // --- merge ---------------------------------------------------------------------------------
+
+  /** Starts merging the first run of MERGE_FACTOR adjacent segments of one size class, if any. */
+  private maybeMerge(): void {
+    if (this.merging || this.closed) return;
+    const run = mergeRun(this.meta.segments);
+    if (!run) return;
+    this.merging = this.merge(run)
+      .catch((err: unknown) => this.options.onError?.(err))
+      .finally(() => {
+        this.merging = undefined;
+        this.maybeMerge();
+      });
+  }
+
+  /**
+   * Writes one segment holding the postings of `run` (consecutive document ranges, so each term's
+   * lists concatenate), then swaps it in for them in one meta update. Queries started before the
+   * swap keep reading the old segments through their snapshots.
+   */
+  private async merge(run: SegmentInfo[]): Promise<void> {
+    const { spaces } = this.access;
+    const id = await this.updateMeta((meta) => {
+      const allocated = meta.nextSegment++;
+      // Until the swap, the new segment is garbage to whoever opens the index after a crash.
+      meta.garbage.push(allocated);
+      return allocated;
+    });
+    const snapshot = this.access.snapshot();
+    try {
+      let ops: IndexBatchOp[] = [];
+      for await (const [term, postings] of mergedTerms(spaces.searchPost, run, snapshot)) {
+        if (this.closed) return;
+        ops.push({ type: 'put', sublevel: spaces.searchPost, key: segmentKey(id, term), value: concatPostings(postings) });
+        ops.push({ type: 'put', sublevel: spaces.searchRev, key: segmentKey(id, Buffer.from(reverseTerm(term.toString('utf8')), 'utf8')), value: EMPTY });
+        if (ops.length >= MERGE_BATCH_OPS) {
+          await this.access.batch(ops);
+          ops = [];
+        }
+      }
+      if (ops.length) await this.access.batch(ops);
+    } finally {
+      await snapshot.close();
+    }
+    const merged: SegmentInfo = { id, firstDoc: run[0]!.firstDoc, lastDoc: run[run.length - 1]!.lastDoc, docs: run.reduce((sum, s) => sum + s.docs, 0) };
+    const replaced = new Set(run.map((segment) => segment.id));
+    await this.updateMeta((meta) => {
+      const at = meta.segments.findIndex((segment) => replaced.has(segment.id));
+      meta.segments = meta.segments.filter((segment) => !replaced.has(segment.id));
+      meta.segments.splice(at, 0, merged);
+      meta.garbage = [...meta.garbage.filter((garbage) => garbage !== id), ...replaced];
+    });
+    await deleteSegments(this.access, [...replaced]);
+    await this.updateMeta((meta) => {
+      meta.garbage = meta.garbage.filter((garbage) => !replaced.has(garbage));
+    });
+  }
+
+  /** Changes the meta record, in line with flushes (which write it too). */
+  private updateMeta<T>(change: (meta: IndexMeta) => T): Promise<T> {
+    const done = this.flushing.then(async () => {
+      const next: IndexMeta = { ...this.meta, segments: [...this.meta.segments], garbage: [...this.meta.garbage] };
+      const result = change(next);
+      await this.access.batch([{ type: 'put', sublevel: this.access.spaces.searchMeta, key: META_KEY, value: encodeRecord(next) }]);
+      this.meta = next;
+      return result;
+    });
+    this.flushing = done.then(() => undefined, () => undefined);
+    return done;
+  }
+}
+
+/** The first MERGE_FACTOR adjacent segments of the same size class (powers of MERGE_FACTOR), if any. */
+function mergeRun(segments: readonly SegmentInfo[]): SegmentInfo[] | undefined {
+  const sizeClass = (segment: SegmentInfo): number => Math.floor(Math.log(Math.max(1, segment.docs)) / Math.log(MERGE_FACTOR));
+  for (let start = 0; start + MERGE_FACTOR <= segments.length; start++) {
+    const run = segments.slice(start, start + MERGE_FACTOR);
+    if (run.every((segment) => sizeClass(segment) === sizeClass(run[0]!))) return run;
+  }
+  return undefined;
+}
+
+type PostingSpace = SearchAccess['spaces']['searchPost'];
+
+/** Every term of the given segments in term order, with its posting lists in segment order. */
+async function* mergedTerms(space: PostingSpace, segments: readonly SegmentInfo[], snapshot: StoreSnapshot): AsyncGenerator<[Buffer, Buffer[]]> {
+  const cursors = segments.map((segment) => new SegmentCursor(space, segment.id, snapshot));
+  try {
+    for (;;) {
+      const heads = await Promise.all(cursors.map((cursor) => cursor.peek()));
+      let smallest: Buffer | undefined;
+      for (const head of heads) if (head && (!smallest || Buffer.compare(head[0], smallest) < 0)) smallest = head[0];
+      if (!smallest) return;
+      const postings: Buffer[] = [];
+      heads.forEach((head, i) => {
+        if (head && head[0].equals(smallest)) {
+          postings.push(head[1]);
+          cursors[i]!.advance();
+        }
+      });
+      yield [smallest, postings];
+    }
+  } finally {
+    await Promise.all(cursors.map((cursor) => cursor.close()));
+  }
+}
+
+/** Reads one segment's postings in term order, in chunks. Terms are returned without the segment id. */
+class SegmentCursor {
+  private readonly iterator;
+  private buffered: [Buffer, Buffer][] = [];
+  private at = 0;
+  private ended = false;
+
+  constructor(space: PostingSpace, segment: number, snapshot: StoreSnapshot) {
+    this.iterator = space.iterator({ ...segmentRange(segment), snapshot });
+  }
+
+  async peek(): Promise<[Buffer, Buffer] | undefined> {
+    if (this.at >= this.buffered.length && !this.ended) {
+      this.buffered = await this.iterator.nextv(1024);
+      this.at = 0;
+      if (this.buffered.length === 0) this.ended = true;
+    }
+    const entry = this.buffered[this.at];
+    return entry && [entry[0].subarray(4), entry[1]];
+  }
+
+  advance(): void {
+    this.at++;
+  }
+
+  close(): Promise<void> {
+    return this.iterator.close();
+  }
+}
+
+function segmentRange(segment: number): { gte: Buffer; lt: Buffer } {
+  const gte = Buffer.allocUnsafe(4);
+  gte.writeUInt32BE(segment);
+  const lt = Buffer.allocUnsafe(4);
+  lt.writeUInt32BE(segment + 1);
+  return { gte, lt };
+}
+
+async function deleteSegments(access: SearchAccess, segments: readonly number[]): Promise<void> {
+  for (const segment of segments) {
+    await access.spaces.searchPost.clear(segmentRange(segment));
+    await access.spaces.searchRev.clear(segmentRange(segment));
   }
 }
 

@@ -63,21 +63,24 @@ export async function search(store: ArchiveStore, index: SearchIndex, config: Co
   const query = buildQuery(request);
   const folders = await scopeFolders(store, config, request);
   await index.ready();
-  const view = index.view();
-  const test = listingTest(await evaluate(index, view, query));
-  const blocks = await index.docValueBlocks(view.maxDoc);
-  const dateOf = (doc: number): number => blocks[blockOf(doc)]!.dates[slotOf(doc)]!;
-
+  const view = index.acquire();
   let total = 0;
   const top = new TopListings(limit);
-  for (const [position, { folder }] of folders.entries()) {
-    const { docs, uids } = await index.folderListing(folder.id);
-    for (let i = 0; i < docs.length; i++) {
-      const doc = docs[i]!;
-      if (doc > view.maxDoc || !test(doc, folder.id, uids[i]!)) continue;
-      total++;
-      top.offer(dateOf(doc), doc, position, uids[i]!);
+  try {
+    const test = listingTest(await evaluate(index, view, query));
+    const blocks = await index.docValueBlocks(view.maxDoc);
+    const dateOf = (doc: number): number => blocks[blockOf(doc)]!.dates[slotOf(doc)]!;
+    for (const [position, { folder }] of folders.entries()) {
+      const { docs, uids } = await index.folderListing(folder.id);
+      for (let i = 0; i < docs.length; i++) {
+        const doc = docs[i]!;
+        if (doc > view.maxDoc || !test(doc, folder.id, uids[i]!)) continue;
+        total++;
+        top.offer(dateOf(doc), doc, position, uids[i]!);
+      }
     }
+  } finally {
+    await index.release(view);
   }
   const results = await Promise.all(top.newestFirst().map((hit) => describe(store, folders[hit.folder]!, hit.uid, hit.date)));
   return { total, results };

@@ -33,7 +33,11 @@ export interface SearchAccess {
   spaces: Record<SearchSublevelName, Keyspace>;
   /** One atomic batch, not fsync'd: the index is derived data, and its cursor is in the same batch. */
   batch(ops: IndexBatchOp[]): Promise<void>;
+  /** A consistent read view of the whole database, to be closed after use. */
+  snapshot(): StoreSnapshot;
 }
+
+export type StoreSnapshot = ReturnType<Database['snapshot']>;
 
 const KEY_CHECK_PLAIN = Buffer.from('coffer key check');
 
@@ -194,7 +198,7 @@ export class ArchiveStore {
   /** The search index's keyspaces and a way to write them: only the indexer (search/) uses these. */
   searchAccess(): SearchAccess {
     const spaces = Object.fromEntries(SEARCH_SUBLEVELS.map((name) => [name, this.spaces[name]])) as SearchAccess['spaces'];
-    return { spaces, batch: (ops) => this.db.batch(ops) };
+    return { spaces, batch: (ops) => this.db.batch(ops), snapshot: () => this.db.snapshot() };
   }
 
   /** Raw access for integrity checking (verify.ts) only. */

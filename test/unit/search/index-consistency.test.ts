@@ -1,0 +1,74 @@
+// The index's own bookkeeping: many small segments merged in the background, a rebuild from the
+// store, and catch-up after the index fell behind all answer exactly like the incremental index.
+import test from 'ava';
+import { parseConfigText, type Config } from '../../../src/config/index.js';
+import { createIngestPipeline } from '../../../src/ingest/pipeline.js';
+import { SearchIndex } from '../../../src/search/search-index.js';
+import { search } from '../../../src/search/search.js';
+import { openStore, type ArchiveStore } from '../../../src/store/store.js';
+import { message, tempDir } from '../helpers.js';
+
+const WORDS = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliet', 'kilo', 'lima'];
+const QUERIES = ['alpha', 'bravo charlie', '"charlie delta"', 'e*', '*ta', 'g?lf', 'subject:kilo', '-alpha', 'alpha -bravo', 'from:sender3@example.com', '*example.com', ''];
+
+function corpusMessage(n: number): Buffer {
+  const words = WORDS.filter((_, i) => (n * 7 + i * 3) % 5 < 2);
+  return message({
+    from: `sender${n % 5}@example.com`,
+    subject: `${WORDS[n % WORDS.length]} number ${n}`,
+    body: words.join(' '),
+    date: new Date(Date.UTC(2024, 0, 1 + (n % 200))).toUTCString(),
+    messageId: `m${n}@example.com`,
+  });
+}
+
+async function answers(store: ArchiveStore, index: SearchIndex, config: Config): Promise<Record<string, unknown>> {
+  const result: Record<string, unknown> = {};
+  for (const query of QUERIES) {
+    const response = await search(store, index, config, { query, limit: 1000 });
+    result[query] = { total: response.total, hits: response.results.map((hit) => `${hit.folder}/${hit.uid}`).sort() };
+  }
+  return result;
+}
+
+test('merged segments, a rebuild and a catch-up answer exactly like the incremental index', async (t) => {
+  const dataDir = tempDir(t);
+  const config = parseConfigText(`dataDir: ${dataDir}\n`, { file: `${dataDir}/coffer.yaml` });
+  const store = await openStore({ dataDir, encryptionKey: null });
+  const pipeline = createIngestPipeline({ store, addressBook: new Map(), folders: config.folders, encryptionKey: null, workers: 2 });
+  const prepare = (raw: Buffer, recipients?: readonly string[]) => pipeline.prepareForIndex(raw, recipients);
+  try {
+    // Tiny segments (three messages each) so that merges happen many times over.
+    const index = await SearchIndex.open(store, prepare, { flushDocs: 3 });
+    index.follow(store.getWriter());
+    for (let n = 0; n < 120; n++) {
+      const folder = n % 3 === 0 ? ['Inbox', 'Sub'] : ['Inbox'];
+      await pipeline.ingest({ raw: corpusMessage(n), origin: `n${n}`, routing: { kind: 'explicit', targets: [{ archive: 'x', folder }] } });
+      // The same content listed again elsewhere: one document, two listings.
+      if (n % 10 === 0) await pipeline.ingest({ raw: corpusMessage(n), origin: `dup${n}`, routing: { kind: 'explicit', targets: [{ archive: 'x', folder: ['Copies'] }] } });
+    }
+    await index.settle();
+    t.true(index.stats().segments < 12, `merges keep the segment count down (${index.stats().segments})`);
+    const incremental = await answers(store, index, config);
+    t.is((incremental[''] as { total: number }).total, 132, 'every listing is found by the empty query');
+    t.true((incremental['alpha'] as { total: number }).total > 0);
+
+    await index.rebuild();
+    t.deepEqual(await answers(store, index, config), incremental, 'rebuild equals incremental');
+    await index.close();
+
+    // An index that stopped following (as after kill -9 before a flush) catches up from the store.
+    const behind = await SearchIndex.open(store, prepare, { flushDocs: 1000 });
+    for (let n = 120; n < 150; n++) {
+      await pipeline.ingest({ raw: corpusMessage(n), origin: `n${n}`, routing: { kind: 'explicit', targets: [{ archive: 'x', folder: ['Inbox'] }] } });
+    }
+    const caughtUp = await answers(store, behind, config);
+    await behind.rebuild();
+    t.deepEqual(await answers(store, behind, config), caughtUp, 'catch-up equals rebuild');
+    t.is((caughtUp[''] as { total: number }).total, 162);
+    await behind.close();
+  } finally {
+    await pipeline.close();
+    await store.close();
+  }
+});
