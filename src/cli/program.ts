@@ -224,7 +224,7 @@ function reportError(err: unknown, context: CliContext): number {
     for (const problem of err.problems) printLine(context.stderr, problem);
     return ExitCodes.BadConfig;
   }
-  if (err instanceof CofferError && err.code === ErrorCodes.InvalidArgument) {
+  if (err instanceof CofferError && (err.code === ErrorCodes.InvalidArgument || err.code === ErrorCodes.QueryInvalid)) {
     printLine(context.stderr, `coffer: ${err.message}`);
     return ExitCodes.BadConfig;
   }

@@ -11,7 +11,7 @@ import type { IndexView, SearchIndex } from './search-index.js';
 import { splitWord } from './tokenize.js';
 
 /** How many distinct terms one wildcard may stand for before the query is refused as too broad. */
-export const MAX_WILDCARD_TERMS = 20_000;
+export const MAX_WILDCARD_TERMS = 100_000;
 
 export type ListingTest = (docId: number, folderId: number, uid: number) => boolean;
 

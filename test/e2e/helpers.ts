@@ -152,6 +152,11 @@ export interface FoldersReport {
   folders: { path: string; messages: number; bytes: number; uidValidity: number; uidNext: number }[];
 }
 
+export interface SearchJson {
+  total: number;
+  results: { archive: string; folder: string; uid: number; date: string | null; from: string; subject: string }[];
+}
+
 export interface VerifyProblem {
   sha?: string;
   archive?: string;
