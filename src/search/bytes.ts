@@ -3,11 +3,11 @@
 // small deltas that fit in one byte.
 
 export class ByteWriter {
-  private bytes: Uint8Array;
+  private bytes: Buffer;
   length = 0;
 
   constructor(initialCapacity = 32) {
-    this.bytes = new Uint8Array(initialCapacity);
+    this.bytes = Buffer.allocUnsafeSlow(initialCapacity);
   }
 
   varint(value: number): void {
@@ -26,6 +26,16 @@ export class ByteWriter {
     this.length += end - start;
   }
 
+  /** A string as varint byte length + UTF-8 bytes. */
+  utf8(text: string): void {
+    const length = Buffer.byteLength(text, 'utf8');
+    this.varint(length);
+    this.reserve(length);
+    // As many bytes as characters: ASCII, which latin1 writes faster.
+    this.bytes.write(text, this.length, length === text.length ? 'latin1' : 'utf8');
+    this.length += length;
+  }
+
   /** A copy of what was written, as a Buffer that owns its memory. */
   toBuffer(): Buffer {
     return Buffer.from(this.bytes.subarray(0, this.length));
@@ -40,8 +50,8 @@ export class ByteWriter {
     if (this.length + extra <= this.bytes.length) return;
     let capacity = this.bytes.length * 2;
     while (capacity < this.length + extra) capacity *= 2;
-    const grown = new Uint8Array(capacity);
-    grown.set(this.bytes.subarray(0, this.length));
+    const grown = Buffer.allocUnsafeSlow(capacity);
+    this.bytes.copy(grown, 0, 0, this.length);
     this.bytes = grown;
   }
 }

@@ -4,9 +4,9 @@
 //
 //   varint termCount
 //   per term: varint byteLength, UTF-8 term, varint fieldMask, varint positionCount,
-//             positionCount varints: deltas of (position << FIELD_BITS | field), ascending
+//             positionCount varints: deltas of encoded positions (fields.ts), ascending
 import type { SearchText } from './extract.js';
-import { FIELD_BITS, fieldNumber } from './fields.js';
+import { encodePosition, FIELD_POSITIONS, fieldNumber, positionField } from './fields.js';
 import { ByteReader, ByteWriter } from './bytes.js';
 import type { TextField } from './query.js';
 import { tokenize } from './tokenize.js';
@@ -35,7 +35,8 @@ export function encodeDocTerms(text: SearchText): Buffer {
       // A gap of one between values (attachment names) keeps a phrase from spanning two of them.
       position =
         tokenize(value, position, (term, at) => {
-          const encoded = at * (1 << FIELD_BITS) + number;
+          if (at >= FIELD_POSITIONS) return;
+          const encoded = encodePosition(number, at);
           const list = terms.get(term);
           if (list) list.push(encoded);
           else terms.set(term, [encoded]);
@@ -45,12 +46,10 @@ export function encodeDocTerms(text: SearchText): Buffer {
   const out = new ByteWriter(4096);
   out.varint(terms.size);
   for (const [term, positions] of terms) {
-    const bytes = Buffer.from(term, 'utf8');
-    out.varint(bytes.length);
-    out.append(bytes);
-    positions.sort((a, b) => a - b);
+    out.utf8(term);
+    // Fields are tokenized in field-number order and positions ascend within one: already sorted.
     let mask = 0;
-    for (const encoded of positions) mask |= 1 << encoded % (1 << FIELD_BITS);
+    for (const encoded of positions) mask |= 1 << positionField(encoded);
     out.varint(mask);
     out.varint(positions.length);
     let previous = 0;

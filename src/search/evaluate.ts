@@ -4,8 +4,8 @@
 import { CofferError, ErrorCodes } from '../errors.js';
 import { Bitset } from './bitset.js';
 import { DOCS_PER_BLOCK, type DocValueBlock } from './doc-values.js';
-import { fieldMask } from './fields.js';
-import { addPostingDocs, POSITION_STEP, positionField, postingPositions } from './postings.js';
+import { fieldMask, positionField } from './fields.js';
+import { addPostingDocs, postingPositions } from './postings.js';
 import type { Priority, Query, TextMatch } from './query.js';
 import type { IndexView, SearchIndex } from './search-index.js';
 import { splitWord } from './tokenize.js';
@@ -160,7 +160,7 @@ class Evaluation {
       for (const [doc, first] of positions[0]!) {
         const rest = positions.slice(1).map((map) => new Set(map.get(doc)));
         const found = first.some(
-          (start) => (mask & (1 << positionField(start))) !== 0 && rest.every((set, i) => set.has(start + (i + 1) * POSITION_STEP)),
+          (start) => (mask & (1 << positionField(start))) !== 0 && rest.every((set, i) => set.has(start + i + 1)),
         );
         if (found) result.add(doc);
       }

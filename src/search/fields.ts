@@ -1,9 +1,14 @@
 // The text fields of the index and their numbers on disk. A posting records, per message, a mask
-// of the fields a term occurs in, and each position carries its field in its low 4 bits, so one
-// posting list per term answers both `word` (any field) and `subject:word`.
+// of the fields a term occurs in, and each position carries its field above the position within
+// the field (field × 2^24 + position), so one posting list per term answers both `word` (any
+// field) and `subject:word`, positions sort field by field, and a phrase's next word is at +1.
 import { TEXT_FIELDS, type TextField } from './query.js';
 
-export const FIELD_BITS = 4;
+/** Positions within one field run below this; later words of a longer field are not indexed. */
+export const FIELD_POSITIONS = 2 ** 24;
+
+export const encodePosition = (field: number, position: number): number => field * FIELD_POSITIONS + position;
+export const positionField = (encoded: number): number => Math.floor(encoded / FIELD_POSITIONS);
 
 /** TEXT_FIELDS order is the on-disk numbering: body first, so the commonest masks fit one byte. */
 export const fieldNumber = (field: TextField): number => TEXT_FIELDS.indexOf(field);

@@ -4,11 +4,10 @@
 //
 //   varint docCount, varint docsSectionBytes,
 //   docs section:      per message: varint (docId − previous docId), varint fieldMask
-//   positions section: per message: varint count, count varints (deltas of position<<4 | field)
+//   positions section: per message: varint count, count varints (deltas of encoded positions, fields.ts)
 import { Bitset } from './bitset.js';
 import { ByteReader, ByteWriter } from './bytes.js';
 import { forEachDocTerm } from './doc-terms.js';
-import { FIELD_BITS } from './fields.js';
 
 /**
  * The postings of a run of new messages (a segment). Messages are kept as their workers encoded
@@ -121,7 +120,7 @@ export function addPostingDocs(posting: Uint8Array, mask: number, into: Bitset):
 }
 
 /**
- * The positions (position<<4 | field) of the term in each candidate message, for phrase matching.
+ * The encoded positions (fields.ts) of the term in each candidate message, for phrase matching.
  * Messages not in `candidates` are skipped without decoding their positions.
  */
 export function postingPositions(posting: Uint8Array, candidates: Bitset, into: Map<number, number[]>): void {
@@ -174,5 +173,3 @@ export function concatPostings(postings: readonly Uint8Array[]): Buffer {
   return out.toBuffer();
 }
 
-export const positionField = (encoded: number): number => encoded % (1 << FIELD_BITS);
-export const POSITION_STEP = 1 << FIELD_BITS;

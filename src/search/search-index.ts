@@ -53,6 +53,7 @@ const CATCH_UP_BATCH = 256;
 /** Segments of a similar size are merged this many at a time (a log-structured, tiered merge). */
 const MERGE_FACTOR = 8;
 const MERGE_BATCH_OPS = 4096;
+const FLUSH_BATCH_OPS = 8192;
 
 function emptyMeta(): IndexMeta {
   return { version: 1, cursor: { change: 0, doc: 0 }, segments: [], nextSegment: 1, garbage: [] };
@@ -101,8 +102,8 @@ export class SearchIndex {
     this.meta = meta;
     this.cursor = { ...meta.cursor };
     this.tail = { block: blockOf(meta.cursor.doc + 1), values: tail };
-    this.flushDocs = options.flushDocs ?? 8192;
-    this.flushBytes = options.flushBytes ?? 48 * 1024 * 1024;
+    this.flushDocs = options.flushDocs ?? 4096;
+    this.flushBytes = options.flushBytes ?? 16 * 1024 * 1024;
     this.idleFlushMs = options.idleFlushMs ?? 1000;
     this.docValues = new DocValueCache((blocks) => this.access.spaces.searchDocs.getMany(blocks.map(blockKey)), 4096);
   }
@@ -113,6 +114,11 @@ export class SearchIndex {
     const meta = stored ? decodeRecord<IndexMeta>(stored) : emptyMeta();
     await deleteSegments(access, meta.garbage);
     meta.garbage = [];
+    // Keys of a segment whose flush a crash interrupted: written in chunks under an id the meta
+    // record never got to (ids at or past nextSegment).
+    const unfinished = { gte: segmentRange(meta.nextSegment).gte, lt: Buffer.alloc(5, 0xff) };
+    await access.spaces.searchPost.clear(unfinished);
+    await access.spaces.searchRev.clear(unfinished);
     const tailValue = await access.spaces.searchDocs.get(blockKey(blockOf(meta.cursor.doc + 1)));
     return new SearchIndex(store, access, prepare, meta, tailValue ? DocValueBlock.decode(tailValue) : new DocValueBlock(), options);
   }
@@ -360,15 +366,22 @@ export class SearchIndex {
     this.dirtyBlocks = new Map();
 
     const { spaces } = this.access;
-    const ops: IndexBatchOp[] = [];
+    let ops: IndexBatchOp[] = [];
     const segments = [...this.meta.segments];
     const next: IndexMeta = { ...this.meta, cursor: { ...this.cursor }, segments, garbage: [...this.meta.garbage] };
     if (builder.docs > 0) {
       const id = next.nextSegment++;
+      this.meta.nextSegment = next.nextSegment;
       segments.push({ id, firstDoc: builder.firstDoc, lastDoc: builder.lastDoc, docs: builder.docs });
+      // The segment is written in chunks, so memory stays bounded whatever its vocabulary; it
+      // becomes part of the index only with the meta record, written last.
       for (const [term, posting] of builder.encode()) {
         ops.push({ type: 'put', sublevel: spaces.searchPost, key: segmentKey(id, term), value: posting });
         ops.push({ type: 'put', sublevel: spaces.searchRev, key: segmentKey(id, Buffer.from(reverseTerm(term.toString('utf8')), 'utf8')), value: EMPTY });
+        if (ops.length >= FLUSH_BATCH_OPS) {
+          await this.access.batch(ops);
+          ops = [];
+        }
       }
     }
     for (const [folderId, chunk] of folders.chunks()) {
@@ -382,7 +395,6 @@ export class SearchIndex {
       ops.push({ type: 'put', sublevel: spaces.searchDocs, key: blockKey(block), value: Buffer.from(copy.bytes.buffer, copy.bytes.byteOffset, copy.bytes.byteLength) });
     }
     ops.push({ type: 'put', sublevel: spaces.searchMeta, key: META_KEY, value: encodeRecord(next) });
-    this.meta.nextSegment = next.nextSegment;
     await this.access.batch(ops);
     this.meta = next;
     for (const [block, values] of written) this.docValues.remember(block, values);
