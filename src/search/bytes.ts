@@ -22,8 +22,12 @@ export class ByteWriter {
 
   append(source: Uint8Array, start = 0, end = source.length): void {
     this.reserve(end - start);
-    this.bytes.set(source.subarray(start, end), this.length);
-    this.length += end - start;
+    // Short runs (most positions are a few bytes) are cheaper to copy than to take a subarray of.
+    if (end - start <= 16) for (let i = start; i < end; i++) this.bytes[this.length++] = source[i]!;
+    else {
+      this.bytes.set(source.subarray(start, end), this.length);
+      this.length += end - start;
+    }
   }
 
   /** A string as varint byte length + UTF-8 bytes. */
@@ -34,6 +38,14 @@ export class ByteWriter {
     // As many bytes as characters: ASCII, which latin1 writes faster.
     this.bytes.write(text, this.length, length === text.length ? 'latin1' : 'utf8');
     this.length += length;
+  }
+
+  /** A binary string (one byte per character) as varint length + those bytes. */
+  binary(bytes: string): void {
+    this.varint(bytes.length);
+    this.reserve(bytes.length);
+    this.bytes.write(bytes, this.length, 'latin1');
+    this.length += bytes.length;
   }
 
   /** A copy of what was written, as a Buffer that owns its memory. */
@@ -58,10 +70,17 @@ export class ByteWriter {
 
 export class ByteReader {
   constructor(
-    readonly bytes: Uint8Array,
+    public bytes: Uint8Array,
     public offset = 0,
-    readonly end = bytes.length,
+    public end = bytes.length,
   ) {}
+
+  /** Reads another array from `offset`, reusing this reader (hot loops). */
+  reset(bytes: Uint8Array, offset = 0): void {
+    this.bytes = bytes;
+    this.offset = offset;
+    this.end = bytes.length;
+  }
 
   get done(): boolean {
     return this.offset >= this.end;

@@ -8,6 +8,7 @@ import { fieldMask, positionField } from './fields.js';
 import { addPostingDocs, postingPositions } from './postings.js';
 import type { Priority, Query, TextMatch } from './query.js';
 import type { IndexView, SearchIndex } from './search-index.js';
+import { textOf } from './term-blocks.js';
 import { splitWord } from './tokenize.js';
 
 /** How many distinct terms one wildcard may stand for before the query is refused as too broad. */
@@ -169,41 +170,35 @@ class Evaluation {
   }
 
   private async prefix(prefix: string, mask: number): Promise<Bitset> {
-    const docs = new Bitset(this.size);
-    const terms = new Set<string>();
-    for (const segment of this.view.segments) {
-      for await (const [term, posting] of this.index.segmentTermsWithPrefix(this.view, segment.id, prefix)) {
-        countTerm(terms, term.toString('latin1', 4), `${prefix}*`);
-        addPostingDocs(posting, mask, docs);
-      }
-    }
-    return docs;
+    return this.expand(`${prefix}*`, mask, (segment) => this.index.withPrefix(this.view, segment, prefix));
   }
 
   private async suffix(suffix: string, mask: number): Promise<Bitset> {
-    const docs = new Bitset(this.size);
-    const terms = new Set<string>();
-    for (const segment of this.view.segments) {
-      const found: Buffer[] = [];
-      for await (const term of this.index.segmentTermsWithSuffix(this.view, segment.id, suffix)) {
-        countTerm(terms, term.toString('latin1'), `*${suffix}`);
-        found.push(term);
-      }
-      const postings = await Promise.all(found.map((term) => this.index.postings(this.view, term.toString('utf8'), [segment])));
-      for (const [posting] of postings) if (posting) addPostingDocs(posting, mask, docs);
-    }
-    return docs;
+    return this.expand(`*${suffix}`, mask, (segment) => this.index.withSuffix(this.view, segment, suffix));
   }
 
   private async wildcard(pattern: string, mask: number): Promise<Bitset> {
     const literal = pattern.slice(0, pattern.search(/[?*]/));
     const regex = new RegExp(`^${pattern.split('').map(wildcardChar).join('')}$`, 'u');
+    return this.expand(pattern, mask, (segment) => this.index.withPrefix(this.view, segment, literal), (term) => regex.test(textOf(term)));
+  }
+
+  /** The messages of every term a wildcard stands for, refusing patterns that stand for too many. */
+  private async expand(
+    pattern: string,
+    mask: number,
+    termsOf: (segment: number) => AsyncIterable<[string, Buffer]>,
+    accept: (term: string) => boolean = () => true,
+  ): Promise<Bitset> {
     const docs = new Bitset(this.size);
     const terms = new Set<string>();
     for (const segment of this.view.segments) {
-      for await (const [term, posting] of this.index.segmentTermsWithPrefix(this.view, segment.id, literal)) {
-        if (!regex.test(term.toString('utf8', 4))) continue;
-        countTerm(terms, term.toString('latin1', 4), pattern);
+      for await (const [term, posting] of termsOf(segment.id)) {
+        if (!accept(term)) continue;
+        terms.add(term);
+        if (terms.size > MAX_WILDCARD_TERMS) {
+          throw new CofferError(ErrorCodes.QueryInvalid, `${pattern} matches more than ${MAX_WILDCARD_TERMS.toLocaleString('en')} different words; make it longer`);
+        }
         addPostingDocs(posting, mask, docs);
       }
     }
@@ -222,13 +217,6 @@ class Evaluation {
       if (block.present(slot) && test(block, slot)) docs.add(doc);
     }
     return docs;
-  }
-}
-
-function countTerm(terms: Set<string>, term: string, pattern: string): void {
-  terms.add(term);
-  if (terms.size > MAX_WILDCARD_TERMS) {
-    throw new CofferError(ErrorCodes.QueryInvalid, `${pattern} matches more than ${MAX_WILDCARD_TERMS.toLocaleString('en')} different words; make it longer`);
   }
 }
 

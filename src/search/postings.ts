@@ -38,8 +38,8 @@ export class SegmentBuilder {
     return this.docIds[this.docIds.length - 1] ?? 0;
   }
 
-  /** Every term (UTF-8 bytes) with its encoded posting list. */
-  *encode(): Generator<[Buffer, Buffer]> {
+  /** Inverts the messages added: the segment's terms, sorted, and their posting lists. */
+  invert(): InvertedSegment {
     const { payloads, docIds } = this;
     // Pass 1: every occurrence of a term in a message: (term id, message index, offset of its mask).
     const termIds = new Map<string, number>();
@@ -69,34 +69,47 @@ export class SegmentBuilder {
     const order = new Int32Array(used / 3);
     const fill = starts.slice(0, terms.length);
     for (let at = 0; at < used; at += 3) order[fill[occurrences[at]!]!++] = at;
-    // Pass 3: one posting list per term.
-    const docs = new ByteWriter(1 << 12);
-    const positions = new ByteWriter(1 << 14);
-    for (let id = 0; id < terms.length; id++) {
-      docs.length = 0;
-      positions.length = 0;
-      let previous = 0;
-      for (let k = starts[id]!; k < starts[id + 1]!; k++) {
-        const at = order[k]!;
-        const docIndex = occurrences[at + 1]!;
-        const payload = payloads[docIndex]!;
-        const reader = new ByteReader(payload, occurrences[at + 2]!);
-        const docId = docIds[docIndex]!;
-        docs.varint(docId - previous);
-        docs.varint(reader.varint());
-        previous = docId;
-        const positionsStart = reader.offset;
-        reader.skipVarints(reader.varint());
-        positions.append(payload, positionsStart, reader.offset);
+    // Terms in byte order (binary strings compare as bytes), which is how a segment is stored.
+    const sorted = terms.map((_, id) => id).sort((a, b) => (terms[a]! < terms[b]! ? -1 : 1));
+
+    function* entries(): Generator<[string, Buffer]> {
+      const docs = new ByteWriter(1 << 12);
+      const positions = new ByteWriter(1 << 14);
+      const out = new ByteWriter(1 << 14);
+      const reader = new ByteReader(Buffer.alloc(0));
+      for (const id of sorted) {
+        docs.length = 0;
+        positions.length = 0;
+        let previous = 0;
+        for (let k = starts[id]!; k < starts[id + 1]!; k++) {
+          const at = order[k]!;
+          const docIndex = occurrences[at + 1]!;
+          const payload = payloads[docIndex]!;
+          reader.reset(payload, occurrences[at + 2]!);
+          const docId = docIds[docIndex]!;
+          docs.varint(docId - previous);
+          docs.varint(reader.varint());
+          previous = docId;
+          const positionsStart = reader.offset;
+          reader.skipVarints(reader.varint());
+          positions.append(payload, positionsStart, reader.offset);
+        }
+        out.length = 0;
+        out.varint(starts[id + 1]! - starts[id]!);
+        out.varint(docs.length);
+        out.append(docs.view());
+        out.append(positions.view());
+        yield [terms[id]!, out.toBuffer()];
       }
-      const out = new ByteWriter(docs.length + positions.length + 10);
-      out.varint(starts[id + 1]! - starts[id]!);
-      out.varint(docs.length);
-      out.append(docs.view());
-      out.append(positions.view());
-      yield [Buffer.from(terms[id]!, 'latin1'), out.toBuffer()];
     }
+    return { terms: sorted.map((id) => terms[id]!), entries };
   }
+}
+
+/** A segment ready to write: its terms in byte order and, generated one at a time, their postings. */
+export interface InvertedSegment {
+  terms: string[];
+  entries(): Generator<[string, Buffer]>;
 }
 
 function grow(array: Int32Array, atLeast: number): Int32Array {

@@ -8,14 +8,11 @@ import type { CommittedGroup, IndexPayload, Writer } from '../store/writer.js';
 import { decodeRecord, encodeRecord } from '../store/codec.js';
 import { blockKey, blockOf, DocValueBlock, DocValueCache, slotOf, type DocValues } from './doc-values.js';
 import { decodeFolderChunks, folderChunkKey, folderPrefix, FolderListingCache, PendingFolderListings, type FolderListing } from './folder-lists.js';
-import { concatPostings, SegmentBuilder } from './postings.js';
+import { SegmentBuilder } from './postings.js';
+import { SegmentStore, type SegmentInfo } from './segments.js';
+import { binary, reversedBinary } from './term-blocks.js';
 
-export interface SegmentInfo {
-  id: number;
-  firstDoc: number;
-  lastDoc: number;
-  docs: number;
-}
+export type { SegmentInfo } from './segments.js';
 
 interface IndexMeta {
   version: 1;
@@ -48,26 +45,12 @@ export interface SearchIndexOptions {
 }
 
 const META_KEY = Buffer.from('meta');
-const EMPTY = Buffer.alloc(0);
 const CATCH_UP_BATCH = 256;
 /** Segments of a similar size are merged this many at a time (a log-structured, tiered merge). */
 const MERGE_FACTOR = 8;
-const MERGE_BATCH_OPS = 4096;
-const FLUSH_BATCH_OPS = 8192;
 
 function emptyMeta(): IndexMeta {
   return { version: 1, cursor: { change: 0, doc: 0 }, segments: [], nextSegment: 1, garbage: [] };
-}
-
-export function segmentKey(segment: number, term: Buffer): Buffer {
-  const key = Buffer.allocUnsafe(4 + term.length);
-  key.writeUInt32BE(segment, 0);
-  term.copy(key, 4);
-  return key;
-}
-
-export function reverseTerm(term: string): string {
-  return Array.from(term).reverse().join('');
 }
 
 export class SearchIndex {
@@ -80,6 +63,7 @@ export class SearchIndex {
   private dirtyBlocks = new Map<number, DocValueBlock>();
   private readonly docValues: DocValueCache;
   private readonly folderCache = new FolderListingCache(8_000_000);
+  private readonly segments: SegmentStore;
   private flushing: Promise<void> = Promise.resolve();
   private catchingUp: Promise<void> | undefined;
   private missedWhileCatchingUp = false;
@@ -105,6 +89,7 @@ export class SearchIndex {
     this.flushDocs = options.flushDocs ?? 4096;
     this.flushBytes = options.flushBytes ?? 16 * 1024 * 1024;
     this.idleFlushMs = options.idleFlushMs ?? 1000;
+    this.segments = new SegmentStore(access);
     this.docValues = new DocValueCache((blocks) => this.access.spaces.searchDocs.getMany(blocks.map(blockKey)), 4096);
   }
 
@@ -112,13 +97,11 @@ export class SearchIndex {
     const access = store.searchAccess();
     const stored = await access.spaces.searchMeta.get(META_KEY);
     const meta = stored ? decodeRecord<IndexMeta>(stored) : emptyMeta();
-    await deleteSegments(access, meta.garbage);
+    const segments = new SegmentStore(access);
+    await segments.delete(meta.garbage);
     meta.garbage = [];
-    // Keys of a segment whose flush a crash interrupted: written in chunks under an id the meta
-    // record never got to (ids at or past nextSegment).
-    const unfinished = { gte: segmentRange(meta.nextSegment).gte, lt: Buffer.alloc(5, 0xff) };
-    await access.spaces.searchPost.clear(unfinished);
-    await access.spaces.searchRev.clear(unfinished);
+    // Blocks of a segment whose writing a crash interrupted: under an id the meta record never got to.
+    await segments.deleteFrom(meta.nextSegment);
     const tailValue = await access.spaces.searchDocs.get(blockKey(blockOf(meta.cursor.doc + 1)));
     return new SearchIndex(store, access, prepare, meta, tailValue ? DocValueBlock.decode(tailValue) : new DocValueBlock(), options);
   }
@@ -168,6 +151,7 @@ export class SearchIndex {
     this.tail = { block: blockOf(1), values: new DocValueBlock() };
     this.docValues.clear();
     this.folderCache.clear();
+    this.segments.clearCache();
     await this.catchUp();
     await this.flush();
     if (onProgress) onProgress(this.cursor.change, this.cursor.change);
@@ -186,26 +170,18 @@ export class SearchIndex {
   // --- reads -------------------------------------------------------------------------------
 
   /** A term's posting lists in the view's segments (undefined where it does not occur). */
-  async postings(view: IndexView, term: string, segments: readonly SegmentInfo[] = view.segments): Promise<(Buffer | undefined)[]> {
-    const bytes = Buffer.from(term, 'utf8');
-    return this.access.spaces.searchPost.getMany(
-      segments.map((segment) => segmentKey(segment.id, bytes)),
-      { snapshot: view.snapshot },
-    );
+  postings(view: IndexView, term: string): Promise<(Buffer | undefined)[]> {
+    return this.segments.postings(view.segments, binary(term), view.snapshot);
   }
 
-  /** Terms of one segment starting with prefix, with their postings, in term order. */
-  segmentTermsWithPrefix(view: IndexView, segment: number, prefix: string): AsyncIterable<[Buffer, Buffer]> {
-    const start = segmentKey(segment, Buffer.from(prefix, 'utf8'));
-    return this.access.spaces.searchPost.iterator({ ...rangeOf(start), snapshot: view.snapshot });
+  /** The terms (binary strings, term-blocks.ts) of one segment starting with prefix, with their postings. */
+  withPrefix(view: IndexView, segment: number, prefix: string): AsyncIterable<[string, Buffer]> {
+    return this.segments.withPrefix(segment, binary(prefix), view.snapshot);
   }
 
-  /** Terms (UTF-8, segment id stripped) of one segment ending with suffix. */
-  async *segmentTermsWithSuffix(view: IndexView, segment: number, suffix: string): AsyncIterable<Buffer> {
-    const start = segmentKey(segment, Buffer.from(reverseTerm(suffix), 'utf8'));
-    for await (const key of this.access.spaces.searchRev.keys({ ...rangeOf(start), snapshot: view.snapshot })) {
-      yield Buffer.from(reverseTerm(key.toString('utf8', 4)), 'utf8');
-    }
+  /** The terms (binary strings) of one segment ending with suffix, with their postings. */
+  withSuffix(view: IndexView, segment: number, suffix: string): AsyncIterable<[string, Buffer]> {
+    return this.segments.withSuffix(segment, binary(suffix), view.snapshot);
   }
 
   docValueBlocks(maxDoc: number): Promise<DocValueBlock[]> {
@@ -366,23 +342,16 @@ export class SearchIndex {
     this.dirtyBlocks = new Map();
 
     const { spaces } = this.access;
-    let ops: IndexBatchOp[] = [];
+    const ops: IndexBatchOp[] = [];
     const segments = [...this.meta.segments];
     const next: IndexMeta = { ...this.meta, cursor: { ...this.cursor }, segments, garbage: [...this.meta.garbage] };
     if (builder.docs > 0) {
       const id = next.nextSegment++;
       this.meta.nextSegment = next.nextSegment;
+      const inverted = builder.invert();
+      // Part of the index only once the meta record below names it.
+      await this.segments.write(id, inverted.entries(), inverted.terms.map(reversedBinary).sort());
       segments.push({ id, firstDoc: builder.firstDoc, lastDoc: builder.lastDoc, docs: builder.docs });
-      // The segment is written in chunks, so memory stays bounded whatever its vocabulary; it
-      // becomes part of the index only with the meta record, written last.
-      for (const [term, posting] of builder.encode()) {
-        ops.push({ type: 'put', sublevel: spaces.searchPost, key: segmentKey(id, term), value: posting });
-        ops.push({ type: 'put', sublevel: spaces.searchRev, key: segmentKey(id, Buffer.from(reverseTerm(term.toString('utf8')), 'utf8')), value: EMPTY });
-        if (ops.length >= FLUSH_BATCH_OPS) {
-          await this.access.batch(ops);
-          ops = [];
-        }
-      }
     }
     for (const [folderId, chunk] of folders.chunks()) {
       ops.push({ type: 'put', sublevel: spaces.searchFolder, key: folderChunkKey(folderId, next.cursor.change), value: chunk });
@@ -423,7 +392,6 @@ export class SearchIndex {
    * swap keep reading the old segments through their snapshots.
    */
   private async merge(run: SegmentInfo[]): Promise<void> {
-    const { spaces } = this.access;
     const id = await this.updateMeta((meta) => {
       const allocated = meta.nextSegment++;
       // Until the swap, the new segment is garbage to whoever opens the index after a crash.
@@ -431,21 +399,13 @@ export class SearchIndex {
       return allocated;
     });
     const snapshot = this.access.snapshot();
+    let finished: boolean;
     try {
-      let ops: IndexBatchOp[] = [];
-      for await (const [term, postings] of mergedTerms(spaces.searchPost, run, snapshot)) {
-        if (this.closed) return;
-        ops.push({ type: 'put', sublevel: spaces.searchPost, key: segmentKey(id, term), value: concatPostings(postings) });
-        ops.push({ type: 'put', sublevel: spaces.searchRev, key: segmentKey(id, Buffer.from(reverseTerm(term.toString('utf8')), 'utf8')), value: EMPTY });
-        if (ops.length >= MERGE_BATCH_OPS) {
-          await this.access.batch(ops);
-          ops = [];
-        }
-      }
-      if (ops.length) await this.access.batch(ops);
+      finished = await this.segments.merge(run, id, snapshot, () => this.closed);
     } finally {
       await snapshot.close();
     }
+    if (!finished) return;
     const merged: SegmentInfo = { id, firstDoc: run[0]!.firstDoc, lastDoc: run[run.length - 1]!.lastDoc, docs: run.reduce((sum, s) => sum + s.docs, 0) };
     const replaced = new Set(run.map((segment) => segment.id));
     await this.updateMeta((meta) => {
@@ -454,7 +414,7 @@ export class SearchIndex {
       meta.segments.splice(at, 0, merged);
       meta.garbage = [...meta.garbage.filter((garbage) => garbage !== id), ...replaced];
     });
-    await deleteSegments(this.access, [...replaced]);
+    await this.segments.delete([...replaced]);
     await this.updateMeta((meta) => {
       meta.garbage = meta.garbage.filter((garbage) => !replaced.has(garbage));
     });
@@ -482,82 +442,4 @@ function mergeRun(segments: readonly SegmentInfo[]): SegmentInfo[] | undefined {
     if (run.every((segment) => sizeClass(segment) === sizeClass(run[0]!))) return run;
   }
   return undefined;
-}
-
-type PostingSpace = SearchAccess['spaces']['searchPost'];
-
-/** Every term of the given segments in term order, with its posting lists in segment order. */
-async function* mergedTerms(space: PostingSpace, segments: readonly SegmentInfo[], snapshot: StoreSnapshot): AsyncGenerator<[Buffer, Buffer[]]> {
-  const cursors = segments.map((segment) => new SegmentCursor(space, segment.id, snapshot));
-  try {
-    for (;;) {
-      const heads = await Promise.all(cursors.map((cursor) => cursor.peek()));
-      let smallest: Buffer | undefined;
-      for (const head of heads) if (head && (!smallest || Buffer.compare(head[0], smallest) < 0)) smallest = head[0];
-      if (!smallest) return;
-      const postings: Buffer[] = [];
-      heads.forEach((head, i) => {
-        if (head && head[0].equals(smallest)) {
-          postings.push(head[1]);
-          cursors[i]!.advance();
-        }
-      });
-      yield [smallest, postings];
-    }
-  } finally {
-    await Promise.all(cursors.map((cursor) => cursor.close()));
-  }
-}
-
-/** Reads one segment's postings in term order, in chunks. Terms are returned without the segment id. */
-class SegmentCursor {
-  private readonly iterator;
-  private buffered: [Buffer, Buffer][] = [];
-  private at = 0;
-  private ended = false;
-
-  constructor(space: PostingSpace, segment: number, snapshot: StoreSnapshot) {
-    this.iterator = space.iterator({ ...segmentRange(segment), snapshot });
-  }
-
-  async peek(): Promise<[Buffer, Buffer] | undefined> {
-    if (this.at >= this.buffered.length && !this.ended) {
-      this.buffered = await this.iterator.nextv(1024);
-      this.at = 0;
-      if (this.buffered.length === 0) this.ended = true;
-    }
-    const entry = this.buffered[this.at];
-    return entry && [entry[0].subarray(4), entry[1]];
-  }
-
-  advance(): void {
-    this.at++;
-  }
-
-  close(): Promise<void> {
-    return this.iterator.close();
-  }
-}
-
-function segmentRange(segment: number): { gte: Buffer; lt: Buffer } {
-  const gte = Buffer.allocUnsafe(4);
-  gte.writeUInt32BE(segment);
-  const lt = Buffer.allocUnsafe(4);
-  lt.writeUInt32BE(segment + 1);
-  return { gte, lt };
-}
-
-async function deleteSegments(access: SearchAccess, segments: readonly number[]): Promise<void> {
-  for (const segment of segments) {
-    await access.spaces.searchPost.clear(segmentRange(segment));
-    await access.spaces.searchRev.clear(segmentRange(segment));
-  }
-}
-
-function rangeOf(prefix: Buffer): { gte: Buffer; lt: Buffer } {
-  const upper = Buffer.from(prefix);
-  let i = upper.length - 1;
-  while (i >= 0 && upper[i] === 0xff) upper[i--] = 0;
-  upper[i] = (upper[i] ?? 0) + 1;
-  return { gte: prefix, lt: upper };
 }

@@ -88,6 +88,8 @@ export class Writer {
   private counters: Counters | undefined;
   private readonly archives = new Map<string, ArchiveRecord>();
   private readonly folders = new Map<string, FolderRecord>();
+  /** Folders that were empty when first seen: nothing in them predates this writer. */
+  private readonly freshFolders = new Set<number>();
   private readonly listeners = new Set<CommitListener>();
   private mustReopen = false;
 
@@ -125,7 +127,9 @@ export class Writer {
       }
       const cached = this.folders.get(`${archive.id}${PATH_SEPARATOR}${target.folder.join(PATH_SEPARATOR)}`);
       const folderId = cached?.id ?? (await this.spaces.folderPath.get(keys.folderPath(archive.id, target.folder)))?.readUInt32BE(0);
-      if (folderId === undefined) return null;
+      // A folder that was empty when this writer first saw it holds only what this writer listed:
+      // commit() dedupes those itself, so a lookup here would only cost time (most imports).
+      if (folderId === undefined || this.freshFolders.has(folderId)) return null;
       const uid = await this.spaces.entrySha.get(keys.entrySha(folderId, sha));
       if (!uid) return null;
       results.push({ archive: target.archive, folder: target.folder, folderId, uid: uid.readUInt32BE(0), added: false });
@@ -171,6 +175,7 @@ export class Writer {
         this.counters = undefined;
         this.archives.clear();
         this.folders.clear();
+        this.freshFolders.clear();
         // A failed write (a full disk, an I/O error) can leave a torn record at the end of
         // LevelDB's log. Records appended after it could be dropped when the log is replayed
         // (LevelDB skips the rest of a damaged block), losing messages already acknowledged. So
@@ -218,6 +223,7 @@ export class Writer {
         const stored = id && (await this.spaces.folder.get(id));
         if (stored) {
           folder = decodeRecord<FolderRecord>(stored);
+          if (folder.messages === 0) this.freshFolders.add(folder.id);
         } else {
           // A folder's ancestors exist too, as in any IMAP hierarchy (Projects before Projects/2024).
           if (path.length > 1) await folderFor(archiveName, path.slice(0, -1));
@@ -226,6 +232,7 @@ export class Writer {
           const uidValidity = Math.max(Math.floor(now / 1000), counters.lastUidValidity + 1);
           counters.lastUidValidity = uidValidity;
           folder = { id: counters.nextFolderId++, archiveId: archive.id, path: [...path], uidValidity, uidNext: 1, messages: 0, bytes: 0, createdAt: now };
+          this.freshFolders.add(folder.id);
           put(this.spaces.folderPath, keys.folderPath(archive.id, path), keys.folder(folder.id));
         }
       }
