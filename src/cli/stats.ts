@@ -18,6 +18,8 @@ export interface StoreStats {
   bytes: number;
   /** Bytes the stored (compressed, maybe encrypted) content and metadata take. */
   storedBytes: number;
+  /** The search index: messages and listings it covers (on disk), and its segments. */
+  index: { messages: number; listings: number; segments: number };
 }
 
 export async function collectStats(coffer: Coffer): Promise<StoreStats> {
@@ -32,7 +34,14 @@ export async function collectStats(coffer: Coffer): Promise<StoreStats> {
     });
   }
   const counters = await coffer.store.counters();
-  return { archives, messages: counters.messages, bytes: counters.rawBytes, storedBytes: counters.storedBytes };
+  const index = coffer.index.stats();
+  return {
+    archives,
+    messages: counters.messages,
+    bytes: counters.rawBytes,
+    storedBytes: counters.storedBytes,
+    index: { messages: index.messages, listings: index.changes, segments: index.segments },
+  };
 }
 
 export function printStats(stats: StoreStats, output: Output, json: boolean): void {
@@ -52,4 +61,5 @@ export function printStats(stats: StoreStats, output: Output, json: boolean): vo
   printLine(output.stdout);
   const ratio = stats.bytes ? ` (${((100 * stats.storedBytes) / stats.bytes).toFixed(1)}% of raw)` : '';
   printLine(output.stdout, `${stats.messages} distinct messages, ${formatBytes(stats.bytes)} raw, ${formatBytes(stats.storedBytes)} stored${ratio}`);
+  printLine(output.stdout, `search index: ${stats.index.messages} messages in ${stats.index.listings} listings, ${stats.index.segments} segments`);
 }

@@ -24,7 +24,8 @@ export async function runServe(options: ServeOptions, factories: readonly Compon
   const load = (): Config => loadConfig({ ...(options.configFile === undefined ? {} : { file: options.configFile }), env: options.env, cwd: options.cwd });
   const config = load();
   const logger = createDaemonLogger(config.log.level);
-  const coffer = await openCoffer(config);
+  const indexLogger = logger.child({ component: 'index' });
+  const coffer = await openCoffer(config, { onIndexError: (err) => indexLogger.error({ err }, 'search index update failed; it resumes from its cursor') });
   const lifecycle = new Lifecycle(logger);
   try {
     const control = createControlComponent({
@@ -41,6 +42,16 @@ export async function runServe(options: ServeOptions, factories: readonly Compon
     throw err;
   }
   logger.info({ dataDir: config.dataDir, configFile: config.configFile }, 'coffer is running');
+  // Whatever the store holds beyond the index's cursor (a crash, an upgrade that dropped the index)
+  // is indexed in the background; searches wait for it, intake does not.
+  const indexStarted = coffer.index.stats();
+  void coffer.index
+    .ready()
+    .then(() => {
+      const now = coffer.index.stats();
+      if (now.changes > indexStarted.changes) indexLogger.info({ listings: now.changes - indexStarted.changes }, 'search index caught up with the store');
+    })
+    .catch((err: unknown) => indexLogger.error({ err }, 'search index catch-up failed'));
 
   await new Promise<void>((resolve) => {
     const reload = (): void => {

@@ -137,7 +137,7 @@ export class SearchIndex {
   }
 
   /** Drops the whole index and builds it again from the store (`coffer reindex`). */
-  async rebuild(onProgress?: (done: number, total: number) => void): Promise<void> {
+  async rebuild(): Promise<void> {
     await this.catchingUp;
     await this.flush();
     await this.merging;
@@ -154,7 +154,6 @@ export class SearchIndex {
     this.segments.clearCache();
     await this.catchUp();
     await this.flush();
-    if (onProgress) onProgress(this.cursor.change, this.cursor.change);
   }
 
   async close(): Promise<void> {

@@ -145,6 +145,7 @@ export interface StatsReport {
   messages: number;
   bytes: number;
   storedBytes: number;
+  index: { messages: number; listings: number; segments: number };
 }
 
 export interface FoldersReport {

@@ -4,7 +4,7 @@
 import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
-import { cleanMessage, cofferJson, finished, freePort, runCoffer, spawnCoffer, tempDir, writeFiles, type SearchJson } from './helpers.js';
+import { cleanMessage, cofferJson, finished, freePort, runCoffer, spawnCoffer, tempDir, writeFiles, type SearchJson, type StatsReport } from './helpers.js';
 
 async function setUp(t: import('ava').ExecutionContext): Promise<{ dir: string; config: string; dataDir: string }> {
   const dir = await tempDir(t, 'search');
@@ -82,6 +82,9 @@ test('search prints the JSON contract newest first, honours criteria and users, 
     t.regex(refused.stderr, problem);
     t.notRegex(refused.stderr, /at .*\.ts:\d+/, 'no stack trace');
   }
+  const stats = await cofferJson<StatsReport>(t, ['stats'], { config });
+  t.deepEqual([stats.index.messages, stats.index.listings], [4, 4], 'stats reports what the index covers');
+
   const unknownUser = await runCoffer(['search', 'budget', '--user', 'mallory'], { config });
   t.is(unknownUser.code, 1);
   t.regex(unknownUser.stderr, /no user named "mallory"/);
