@@ -9,11 +9,11 @@ import { existsSync } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { corpusFiles, splitPostmark, writeAmplified, writeEmlDir, writeMbox, type CorpusInfo } from './corpus.js';
+import { cached, parseJson } from './common.js';
 import { machine, machineBusySeconds, ROOT, round, snapshotDist, waitIdle } from './machine.js';
 
 const TIME = '/usr/bin/time';
 /** Bumped when corpus generation changes, so cached corpora under the work directory are rebuilt. */
-const CORPUS_VERSION = 1;
 
 interface Options {
   /** The CLI entry; by default a snapshot of dist/ taken at start, so a concurrent rebuild cannot change it mid-run. */
@@ -123,23 +123,6 @@ function parseArgs(argv: string[]): Options {
   return options;
 }
 
-/** Builds a corpus unless an identical one (same kind, size, seed, generator version) is cached. */
-async function cached(path: string, key: object, build: () => Promise<CorpusInfo>): Promise<CorpusInfo> {
-  const manifest = `${path}.info.json`;
-  const wanted = JSON.stringify({ ...key, version: CORPUS_VERSION });
-  try {
-    const saved = JSON.parse(await readFile(manifest, 'utf8')) as { key: string; info: CorpusInfo };
-    if (saved.key === wanted && existsSync(path)) return saved.info;
-  } catch {
-    // no manifest yet: build
-  }
-  const started = performance.now();
-  process.stderr.write(`building ${path} ...`);
-  const info = await build();
-  process.stderr.write(` ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
-  await writeFile(manifest, JSON.stringify({ key: wanted, info }));
-  return info;
-}
 
 
 
@@ -255,23 +238,6 @@ async function runCoffer(main: string, args: string[], env: NodeJS.ProcessEnv, t
   };
 }
 
-/** The command's JSON document on stdout: the whole output, else the last parseable `{`-block. */
-function parseJson(stdout: string): unknown {
-  const text = stdout.trim();
-  try {
-    return JSON.parse(text);
-  } catch {
-    // log lines before the summary: try from each line that starts an object, last first
-  }
-  for (let at = text.lastIndexOf('\n{'); at !== -1; at = text.lastIndexOf('\n{', at - 1)) {
-    try {
-      return JSON.parse(text.slice(at + 1));
-    } catch {
-      // keep looking
-    }
-  }
-  return undefined;
-}
 
 /** Apparent size (like `du -sb`, files only) and allocated size (blocks) of a directory tree. */
 async function treeSize(dir: string): Promise<{ bytes: number; allocatedBytes: number; files: number }> {

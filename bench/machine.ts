@@ -1,6 +1,6 @@
 // What the benchmarks need to know about this (shared) machine: how busy it is, a record of what
 // ran where, and a snapshot of dist/ so that a rebuild during a run cannot change the code measured.
-// Imported by bench/import.ts and bench/smtp.ts; no side effects on import.
+// Imported by the benchmark scripts; no side effects on import.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, readFile, rm } from 'node:fs/promises';

@@ -19,6 +19,7 @@ import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { writeAmplified, writeMbox, type CorpusInfo } from './corpus.js';
+import { cached, parseJson, percentile } from './common.js';
 import { machine, machineBusySeconds, ROOT, round, snapshotDist, waitIdle } from './machine.js';
 
 /**
@@ -76,7 +77,6 @@ const QUERIES: QuerySpec[] = [
 /** The last commit before search existed: the ingest baseline. */
 const BASELINE_COMMIT = 'ccefa46';
 /** Same value as in bench/import.ts, so both scripts reuse the same cached corpora. */
-const CORPUS_VERSION = 1;
 const TIME = '/usr/bin/time';
 const LIMIT = 50;
 const WARMUP_RUNS = 2;
@@ -147,33 +147,7 @@ function parseArgs(argv: string[]): Options {
 
 // --- small helpers --------------------------------------------------------------------------------
 
-/**
- * Builds a corpus unless an identical one is cached: the manifest format of bench/import.ts
- * (`<path>.info.json`, same key), so the two scripts share bench/.work/corpus.mbox and
- * amplified-N.mbox. (import.ts runs on import and exports nothing, hence this copy.)
- */
-async function cached<T>(path: string, key: object, build: () => Promise<T>): Promise<T> {
-  const manifest = `${path}.info.json`;
-  const wanted = JSON.stringify({ ...key, version: CORPUS_VERSION });
-  try {
-    const saved = JSON.parse(await readFile(manifest, 'utf8')) as { key: string; info: T };
-    if (saved.key === wanted && existsSync(path)) return saved.info;
-  } catch {
-    // no manifest yet: build
-  }
-  const started = performance.now();
-  process.stderr.write(`building ${path} ...`);
-  const info = await build();
-  process.stderr.write(` ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
-  await writeFile(manifest, JSON.stringify({ key: wanted, info }));
-  return info;
-}
 
-/** Nearest-rank percentile of an ascending list. */
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
-}
 
 interface Latency {
   runs: number;
@@ -198,21 +172,6 @@ function du(path: string): number {
   return out.status === 0 ? Number(out.stdout.split('\t')[0]) : Number.NaN;
 }
 
-/** The command's JSON document on stdout: the whole output, else the last line that parses. */
-function parseJson(stdout: string): unknown {
-  try {
-    return JSON.parse(stdout);
-  } catch {
-    for (const line of stdout.trim().split('\n').reverse()) {
-      try {
-        return JSON.parse(line);
-      } catch {
-        // a log line
-      }
-    }
-  }
-  return undefined;
-}
 
 const field = (value: unknown, key: string): unknown =>
   typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;

@@ -13,6 +13,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { createTransport } from 'nodemailer';
 import { corpusFiles, splitPostmark } from './corpus.js';
+import { percentile } from './common.js';
 import { machine, machineBusySeconds, ROOT, round, snapshotDist, waitIdle } from './machine.js';
 
 const ENDPOINT = 'journal@bench.test';
@@ -159,10 +160,6 @@ async function cli(main: string, args: string[]): Promise<{ code: number | null;
   return { code: result.code, json, stderr: result.stderr.slice(-2000) };
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
 
 /** What SMTP turns the bytes into: bare LF becomes CRLF (nodemailer does it on the wire). */
 function wireSha(message: Buffer): string {

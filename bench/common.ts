@@ -1,0 +1,52 @@
+// Small helpers the benchmark scripts share: cached corpora, percentiles, the CLI's JSON output.
+// No side effects on import.
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+
+/** Bump when the corpus generators change, so cached corpora are rebuilt. */
+export const CORPUS_VERSION = 1;
+
+/**
+ * Builds a corpus unless an identical one (same key, generator version) is cached: a manifest
+ * `<path>.info.json` beside it records the key and what `build` returned.
+ */
+export async function cached<T>(path: string, key: object, build: () => Promise<T>): Promise<T> {
+  const manifest = `${path}.info.json`;
+  const wanted = JSON.stringify({ ...key, version: CORPUS_VERSION });
+  try {
+    const saved = JSON.parse(await readFile(manifest, 'utf8')) as { key: string; info: T };
+    if (saved.key === wanted && existsSync(path)) return saved.info;
+  } catch {
+    // no manifest yet: build
+  }
+  const started = performance.now();
+  process.stderr.write(`building ${path} ...`);
+  const info = await build();
+  process.stderr.write(` ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+  await writeFile(manifest, JSON.stringify({ key: wanted, info }));
+  return info;
+}
+
+/** Nearest-rank percentile of an ascending list. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
+}
+
+/** The command's JSON document on stdout: the whole output, else the last parseable `{`-block. */
+export function parseJson(stdout: string): unknown {
+  const text = stdout.trim();
+  try {
+    return JSON.parse(text);
+  } catch {
+    // log lines before the summary: try from each line that starts an object, last first
+  }
+  for (let at = text.lastIndexOf('\n{'); at !== -1; at = text.lastIndexOf('\n{', at - 1)) {
+    try {
+      return JSON.parse(text.slice(at + 1));
+    } catch {
+      // keep looking
+    }
+  }
+  return undefined;
+}
