@@ -47,7 +47,7 @@ export interface SearchIndexOptions {
 const META_KEY = Buffer.from('meta');
 const CATCH_UP_BATCH = 256;
 /** Segments of a similar size are merged this many at a time (a log-structured, tiered merge). */
-const MERGE_FACTOR = 8;
+const MERGE_FACTOR = 10;
 
 function emptyMeta(): IndexMeta {
   return { version: 1, cursor: { change: 0, doc: 0 }, segments: [], nextSegment: 1, garbage: [] };
