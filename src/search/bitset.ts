@@ -45,35 +45,7 @@ export class Bitset {
     return this;
   }
 
-  clone(): Bitset {
-    const copy = new Bitset(this.size);
-    copy.words.set(this.words);
-    return copy;
-  }
-
   isEmpty(): boolean {
     return this.words.every((word) => word === 0);
-  }
-
-  count(): number {
-    let total = 0;
-    for (let word of this.words) {
-      word -= (word >>> 1) & 0x55555555;
-      word = (word & 0x33333333) + ((word >>> 2) & 0x33333333);
-      total += (((word + (word >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
-    }
-    return total;
-  }
-
-  *ids(): Generator<number> {
-    const { words } = this;
-    for (let i = 0; i < words.length; i++) {
-      let word = words[i]!;
-      while (word !== 0) {
-        const low = word & -word;
-        yield i * 32 + 31 - Math.clz32(low);
-        word ^= low;
-      }
-    }
   }
 }

@@ -3,9 +3,10 @@
 // the text of text-like attachments and attached messages. It runs at ingest on every message, so
 // it is written for speed, and it never throws: whatever cannot be decoded is skipped.
 import { isAscii, isUtf8 } from 'node:buffer';
-import { TextDecoder } from 'node:util';
 import { Parser } from 'htmlparser2';
-import libmime from 'libmime';
+import iconv from 'iconv-lite';
+import libqp from 'libqp';
+import { decodeWords } from '../mime/analyze.js';
 import { parseMimeTree, type MimeNode } from '../vendor/imap-core.js';
 
 export interface SearchText {
@@ -267,94 +268,24 @@ function transferDecode(node: MimeNode, limit: number): Buffer {
   const encoding = stringOf(node.parsedHeader?.['content-transfer-encoding'])?.trim().toLowerCase();
   // Buffer's base64 decoder skips line breaks and stray characters instead of failing.
   if (encoding === 'base64') return Buffer.from(encoded.toString('latin1'), 'base64');
-  if (encoding === 'quoted-printable') return decodeQuotedPrintable(encoded);
+  if (encoding === 'quoted-printable') return libqp.decode(encoded.toString('latin1'));
   return encoded;
 }
 
-function hexValue(code: number | undefined): number {
-  if (code === undefined) return -1;
-  if (code >= 0x30 && code <= 0x39) return code - 0x30;
-  if (code >= 0x41 && code <= 0x46) return code - 0x37;
-  if (code >= 0x61 && code <= 0x66) return code - 0x57;
-  return -1;
-}
-
 /**
- * RFC 2045 6.7 quoted-printable, leniently: `=XX` is a byte, `=` before a line break is a soft
- * break, a `=` followed by anything else stays as it is.
+ * The iconv-lite name for a MIME charset label, or null when there is no such charset. Labels are
+ * repaired as libmime does (win-1252, cp-1250, iso8859_2, latin-2), and ISO-8859-1 / Latin-1 read
+ * as windows-1252, as browsers do: mail labelled so is nearly always written in windows-1252.
  */
-export function decodeQuotedPrintable(input: Buffer): Buffer {
-  const output = Buffer.allocUnsafe(input.length);
-  let o = 0;
-  const length = input.length;
-  for (let i = 0; i < length; i++) {
-    const byte = input[i] as number;
-    if (byte !== 0x3d) {
-      output[o++] = byte;
-      continue;
-    }
-    const high = hexValue(input[i + 1]);
-    const low = high === -1 ? -1 : hexValue(input[i + 2]);
-    if (low !== -1) {
-      output[o++] = (high << 4) | low;
-      i += 2;
-      continue;
-    }
-    // Soft line break: `=` then optional trailing whitespace then CRLF or LF.
-    let j = i + 1;
-    while (j < length && (input[j] === 0x20 || input[j] === 0x09)) j++;
-    if (j < length && input[j] === 0x0d) j++;
-    if (j < length && input[j] === 0x0a) {
-      i = j;
-      continue;
-    }
-    if (j >= length) break;
-    output[o++] = byte;
-  }
-  return output.subarray(0, o);
-}
-
-type Decode = (bytes: Buffer) => string;
-
-const decoders = new Map<string, Decode | null>();
-
-/**
- * windows-1252 by hand: Node 20's TextDecoder decodes it (and its aliases iso-8859-1, us-ascii) as
- * ISO-8859-1, losing `€`, `Œ`, `Š`, curly quotes. Bytes 0x80-0x9F per the WHATWG table.
- */
-const CP1252_HIGH = '\u20ac\x81\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\x8d\u017d\x8f\x90\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\x9d\u017e\u0178';
-const C1_CONTROLS = /[\x80-\x9f]/g;
-
-function decodeWindows1252(bytes: Buffer): string {
-  const text = bytes.toString('latin1');
-  C1_CONTROLS.lastIndex = 0;
-  if (!C1_CONTROLS.test(text)) return text;
-  return text.replace(C1_CONTROLS, (char) => CP1252_HIGH[char.charCodeAt(0) - 0x80] ?? char);
-}
-
-/** A decoder for a MIME charset name, or null when the platform knows no such charset. */
-function decoderFor(charset: string): Decode | null {
-  let decode = decoders.get(charset);
-  if (decode !== undefined) return decode;
-  decode = null;
-  // libmime's repairs of names seen in the wild: win-1252, cp-1250, iso8859_2, latin-2.
+function charsetName(label: string): string | null {
   const candidates = [
-    charset,
-    charset.replace(/^win(?:dows)?[-_]?(\d+)$/, 'windows-$1').replace(/^cp[-_]?(12\d\d)$/, 'windows-$1'),
-    charset.replace(/^(?:latin|iso[-_]?8859)[-_]?(\d+)$/, 'iso-8859-$1'),
+    label,
+    label.replace(/^win(?:dows)?[-_]?(\d+)$/, 'windows-$1').replace(/^cp[-_]?(12\d\d)$/, 'windows-$1'),
+    label.replace(/^(?:latin|iso[-_]?8859)[-_]?(\d+)$/, 'iso-8859-$1'),
   ];
-  for (const candidate of candidates) {
-    try {
-      const decoder = new TextDecoder(candidate);
-      decode = decoder.encoding === 'windows-1252' ? decodeWindows1252 : (bytes) => decoder.decode(bytes);
-      break;
-    } catch {
-      // not a charset label Node knows
-    }
-  }
-  // Bounded: charset names come from mail, i.e. from anyone.
-  if (decoders.size < 256) decoders.set(charset, decode);
-  return decode;
+  const found = candidates.find((candidate) => iconv.encodingExists(candidate));
+  if (found === undefined) return null;
+  return /^(?:iso-8859-1|latin-?1|l1|iso8859-1)$/.test(found) ? 'windows-1252' : found;
 }
 
 /**
@@ -367,9 +298,9 @@ function decodeText(bytes: Buffer, charsetParam: string | undefined): string {
   if (isAscii(bytes)) return bytes.toString('latin1');
   const charset = charsetParam?.trim().toLowerCase() ?? '';
   if (charset === 'utf-8' || charset === 'utf8') return bytes.toString('utf8');
-  const decode = charset === '' || charset === 'us-ascii' ? null : decoderFor(charset);
-  if (decode) return decode(bytes);
-  return isUtf8(bytes) ? bytes.toString('utf8') : decodeWindows1252(bytes);
+  const name = charset === '' || charset === 'us-ascii' ? null : charsetName(charset);
+  if (name) return iconv.decode(bytes, name);
+  return isUtf8(bytes) ? bytes.toString('utf8') : iconv.decode(bytes, 'windows-1252');
 }
 
 /**
@@ -382,15 +313,6 @@ const MISREAD_RFC2231 = /^=\?UTF-8\?Q\?([A-Za-z0-9!#$&+^`{}~._-]+)'[A-Za-z0-9-]*
 function repairRfc2231(value: string): string {
   const match = MISREAD_RFC2231.exec(value);
   return match ? `=?${match[1] ?? ''}?Q?${(match[2] ?? '').replace(/_/g, '=5F')}?=` : value;
-}
-
-function decodeWords(value: string): string {
-  if (!value.includes('=?')) return value.trim();
-  try {
-    return libmime.decodeWords(value).trim();
-  } catch {
-    return value.trim();
-  }
 }
 
 function headerText(value: unknown): string {

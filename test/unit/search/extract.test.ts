@@ -3,7 +3,7 @@
 // text attachments and attached messages. Hostile input must never throw.
 import test from 'ava';
 import { analyzeMessage } from '../../../src/mime/analyze.js';
-import { decodeQuotedPrintable, extractSearchText, htmlToText, MAX_TEXT_CHARS } from '../../../src/search/extract.js';
+import { extractSearchText, htmlToText, MAX_TEXT_CHARS } from '../../../src/search/extract.js';
 import { parseMimeTree } from '../../../src/vendor/imap-core.js';
 import { message } from '../helpers.js';
 
@@ -58,14 +58,6 @@ test('a quoted-printable body is decoded, soft line breaks joined', (t) => {
     '',
   ]);
   t.is(squash(extract(raw).body), 'Müller wrote a very long line that was wrapped; 1+1=2');
-});
-
-test('decodeQuotedPrintable is lenient with broken escapes and whitespace before soft breaks', (t) => {
-  const decode = (text: string): string => decodeQuotedPrintable(Buffer.from(text, 'latin1')).toString('latin1');
-  t.is(decode('a=3Db=\r\nc'), 'a=bc');
-  t.is(decode('soft= \t\r\nbreak=\nhere'), 'softbreakhere');
-  t.is(decode('=ZZ=4=e9'), '=ZZ=4\xe9');
-  t.is(decode('trailing='), 'trailing');
 });
 
 test('ISO-8859-1 (and windows-1252) bodies are decoded; 8-bit text without a charset too', (t) => {
