@@ -62,7 +62,7 @@ export class SearchIndex {
   private tail: { block: number; values: DocValueBlock };
   private dirtyBlocks = new Map<number, DocValueBlock>();
   private readonly docValues: DocValueCache;
-  private readonly folderCache = new FolderListingCache(8_000_000);
+  private readonly folderCache = new FolderListingCache(4_000_000);
   private readonly segments: SegmentStore;
   private flushing: Promise<void> = Promise.resolve();
   private catchingUp: Promise<void> | undefined;
@@ -90,7 +90,8 @@ export class SearchIndex {
     this.flushBytes = options.flushBytes ?? 16 * 1024 * 1024;
     this.idleFlushMs = options.idleFlushMs ?? 1000;
     this.segments = new SegmentStore(access);
-    this.docValues = new DocValueCache((blocks) => this.access.spaces.searchDocs.getMany(blocks.map(blockKey)), 4096);
+    // Bounded caches: 2,048 value blocks (2 million messages, ~43 MB), 4 million folder listings (32 MB).
+    this.docValues = new DocValueCache((blocks) => this.access.spaces.searchDocs.getMany(blocks.map(blockKey)), 2048);
   }
 
   static async open(store: ArchiveStore, prepare: PrepareForIndex, options: SearchIndexOptions = {}): Promise<SearchIndex> {

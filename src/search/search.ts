@@ -86,6 +86,24 @@ export async function search(store: ArchiveStore, index: SearchIndex, config: Co
   return { total, results };
 }
 
+/**
+ * Every UID in one folder that matches a query tree, ascending: what IMAP SEARCH answers for the
+ * selected folder. Access to the folder is the caller's to check (it selected it).
+ */
+export async function searchFolder(index: SearchIndex, folderId: number, query: Query): Promise<number[]> {
+  await index.ready();
+  const view = index.acquire();
+  try {
+    const test = listingTest(await evaluate(index, view, query));
+    const { docs, uids } = await index.folderListing(folderId);
+    const matches: number[] = [];
+    for (let i = 0; i < docs.length; i++) if (docs[i]! <= view.maxDoc && test(docs[i]!, folderId, uids[i]!)) matches.push(uids[i]!);
+    return matches.sort((a, b) => a - b);
+  } finally {
+    await index.release(view);
+  }
+}
+
 function buildQuery(request: SearchRequest): Query {
   const items: Query[] = [typeof request.query === 'string' ? parseQuickSearch(request.query) : request.query];
   if (request.since || request.before) {

@@ -5,7 +5,8 @@ import test from 'ava';
 import { openCoffer, type Coffer } from '../../../src/app.js';
 import { parseConfigText } from '../../../src/config/index.js';
 import { isCofferError } from '../../../src/errors.js';
-import type { SearchRequest } from '../../../src/search/search.js';
+import { viewEnvelope } from '../../../src/mime/envelope-view.js';
+import { searchFolder, type SearchRequest } from '../../../src/search/search.js';
 import { message, tempDir } from '../helpers.js';
 
 const CONFIG = `
@@ -177,6 +178,18 @@ test('the query tree: OR, NOT, UID ranges and listing tests combine with text', 
     t.deepEqual(await names(coffer, { query: { op: 'or', items: [subject('meier'), subject('maier')] } }), ['maier', 'meier']);
     t.deepEqual(await names(coffer, { query: { op: 'and', items: [{ op: 'uid', ranges: [[1, 2]] }, { op: 'not', item: subject('auto') }] }, archive: 'a', folder: 'Inbox', includeSubfolders: false }), ['autumn']);
     t.deepEqual(await names(coffer, { query: { op: 'or', items: [subject('meier'), { op: 'listing', test: (_folder, uid) => uid === 1 }] }, archive: 'a', folder: 'Inbox', includeSubfolders: false }), ['auto', 'meier']);
+  });
+});
+
+test('searchFolder answers a query tree with the matching UIDs of one folder (IMAP SEARCH)', async (t) => {
+  await withCoffer(t, async ({ coffer }) => {
+    const archive = await coffer.store.requireArchive('a');
+    const inbox = await coffer.store.getFolder(archive.id, ['Inbox']);
+    if (!inbox) throw new Error('no Inbox');
+    const uids = await searchFolder(coffer.index, inbox.id, { op: 'text', fields: ['from'], match: { kind: 'prefix', prefix: 'billing' } });
+    const subjects = await Promise.all(uids.map(async (uid) => viewEnvelope((await coffer.store.getMessage((await coffer.store.getEntry(inbox.id, uid))!.sha))!.envelope).subject.split(' ')[0]));
+    t.deepEqual(subjects, ['invoice', 'admonition', 'billbody'], 'ascending UIDs, in import order');
+    t.deepEqual(await searchFolder(coffer.index, inbox.id, { op: 'and', items: [{ op: 'uid', ranges: [[1, 3]] }, { op: 'not', item: { op: 'all' } }] }), []);
   });
 });
 
