@@ -50,6 +50,8 @@ export async function runServe(options: ServeOptions, factories: readonly Compon
     .then(() => {
       const now = coffer.index.stats();
       if (now.changes > indexStarted.changes) indexLogger.info({ listings: now.changes - indexStarted.changes }, 'search index caught up with the store');
+      // Merges a previous run (or an import) left unfinished, in the background.
+      return coffer.index.maintain();
     })
     .catch((err: unknown) => indexLogger.error({ err }, 'search index catch-up failed'));
 

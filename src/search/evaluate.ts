@@ -159,10 +159,8 @@ class Evaluation {
         return map;
       });
       for (const [doc, first] of positions[0]!) {
-        const rest = positions.slice(1).map((map) => new Set(map.get(doc)));
-        const found = first.some(
-          (start) => (mask & (1 << positionField(start))) !== 0 && rest.every((set, i) => set.has(start + i + 1)),
-        );
+        const rest = positions.slice(1).map((map) => map.get(doc) ?? []);
+        const found = first.some((start) => (mask & (1 << positionField(start))) !== 0 && rest.every((list, i) => includesSorted(list, start + i + 1)));
         if (found) result.add(doc);
       }
     });
@@ -218,6 +216,20 @@ class Evaluation {
     }
     return docs;
   }
+}
+
+/** Binary search in an ascending list (positions are stored ascending). */
+function includesSorted(list: readonly number[], value: number): boolean {
+  let low = 0;
+  let high = list.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    const found = list[middle]!;
+    if (found === value) return true;
+    if (found < value) low = middle + 1;
+    else high = middle - 1;
+  }
+  return false;
 }
 
 function wildcardChar(char: string): string {

@@ -102,13 +102,12 @@ export class SegmentBuilder {
         yield [terms[id]!, out.toBuffer()];
       }
     }
-    return { terms: sorted.map((id) => terms[id]!), entries };
+    return { entries };
   }
 }
 
-/** A segment ready to write: its terms in byte order and, generated one at a time, their postings. */
+/** A segment ready to write: its terms in byte order with their postings, generated one at a time. */
 export interface InvertedSegment {
-  terms: string[];
   entries(): Generator<[string, Buffer]>;
 }
 
@@ -157,8 +156,18 @@ export function postingPositions(posting: Uint8Array, candidates: Bitset, into: 
   }
 }
 
+/** The same posting list without its positions section: enough for every query but phrases. */
+export function postingWithoutPositions(posting: Buffer): Buffer {
+  const reader = new ByteReader(posting);
+  reader.varint();
+  const docsBytes = reader.varint();
+  return posting.subarray(0, reader.offset + docsBytes);
+}
+
 /** Merges posting lists of consecutive segments (ascending, disjoint ids) into one. */
 export function concatPostings(postings: readonly Uint8Array[]): Buffer {
+  // A term of one segment only (most terms: message ids, addresses) is copied as it is.
+  if (postings.length === 1) return Buffer.from(postings[0]!);
   const docs = new ByteWriter(1024);
   const positions = new ByteWriter(1024);
   let total = 0;

@@ -10,7 +10,7 @@ import { blockKey, blockOf, DocValueBlock, DocValueCache, slotOf, type DocValues
 import { decodeFolderChunks, folderChunkKey, folderPrefix, FolderListingCache, PendingFolderListings, type FolderListing } from './folder-lists.js';
 import { SegmentBuilder } from './postings.js';
 import { SegmentStore, type SegmentInfo } from './segments.js';
-import { binary, reversedBinary } from './term-blocks.js';
+import { binary } from './term-blocks.js';
 
 export type { SegmentInfo } from './segments.js';
 
@@ -179,7 +179,7 @@ export class SearchIndex {
     return this.segments.withPrefix(segment, binary(prefix), view.snapshot);
   }
 
-  /** The terms (binary strings) of one segment ending with suffix, with their postings. */
+  /** The terms (binary strings, reversed) of one segment ending with suffix, with their postings without positions. */
   withSuffix(view: IndexView, segment: number, suffix: string): AsyncIterable<[string, Buffer]> {
     return this.segments.withSuffix(segment, binary(suffix), view.snapshot);
   }
@@ -324,7 +324,7 @@ export class SearchIndex {
     return done;
   }
 
-  /** Resolves when everything applied is flushed and no merge is running (tests, benchmarks). */
+  /** Resolves when everything applied is flushed and no merge is running (tests). */
   async settle(): Promise<void> {
     await this.flush();
     while (this.merging) await this.merging;
@@ -350,7 +350,7 @@ export class SearchIndex {
       this.meta.nextSegment = next.nextSegment;
       const inverted = builder.invert();
       // Part of the index only once the meta record below names it.
-      await this.segments.write(id, inverted.entries(), inverted.terms.map(reversedBinary).sort());
+      await this.segments.write(id, inverted.entries());
       segments.push({ id, firstDoc: builder.firstDoc, lastDoc: builder.lastDoc, docs: builder.docs });
     }
     for (const [folderId, chunk] of folders.chunks()) {
@@ -373,10 +373,19 @@ export class SearchIndex {
 
   // --- merge ---------------------------------------------------------------------------------
 
+  /**
+   * Merges until no run of segments qualifies (the daemon calls this when it starts; a benchmark
+   * before it measures queries). Flushes do it as they go.
+   */
+  async maintain(): Promise<void> {
+    this.maybeMerge();
+    while (this.merging) await this.merging;
+  }
+
   /** Starts merging the first run of MERGE_FACTOR adjacent segments of one size class, if any. */
   private maybeMerge(): void {
     if (this.merging || this.closed) return;
-    const run = mergeRun(this.meta.segments);
+    const run = mergeRun(this.meta.segments, this.flushDocs);
     if (!run) return;
     this.merging = this.merge(run)
       .catch((err: unknown) => this.options.onError?.(err))
@@ -434,9 +443,13 @@ export class SearchIndex {
   }
 }
 
-/** The first MERGE_FACTOR adjacent segments of the same size class (powers of MERGE_FACTOR), if any. */
-function mergeRun(segments: readonly SegmentInfo[]): SegmentInfo[] | undefined {
-  const sizeClass = (segment: SegmentInfo): number => Math.floor(Math.log(Math.max(1, segment.docs)) / Math.log(MERGE_FACTOR));
+/**
+ * The first MERGE_FACTOR adjacent segments of the same size class (powers of MERGE_FACTOR), if any.
+ * Every segment a flush wrote counts as full-sized: flushes cut early (by bytes, by idleness)
+ * must not split the runs of their neighbours.
+ */
+function mergeRun(segments: readonly SegmentInfo[], flushDocs: number): SegmentInfo[] | undefined {
+  const sizeClass = (segment: SegmentInfo): number => Math.floor(Math.log(Math.max(flushDocs, segment.docs)) / Math.log(MERGE_FACTOR));
   for (let start = 0; start + MERGE_FACTOR <= segments.length; start++) {
     const run = segments.slice(start, start + MERGE_FACTOR);
     if (run.every((segment) => sizeClass(segment) === sizeClass(run[0]!))) return run;

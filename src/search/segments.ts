@@ -3,9 +3,11 @@
 // a merge may delete a segment while a query that started before still reads it.
 //
 //   searchPost  segment(u32) + first term of the block → posting block
-//   searchRev   segment(u32) + first reversed term     → block of reversed terms (for *suffix)
+//   searchRev   segment(u32) + first reversed term     → block of reversed terms, each with its
+//                                                        posting's messages (no positions), so
+//                                                        `*example.com` reads one contiguous range
 import type { IndexBatchOp, SearchAccess, StoreSnapshot } from '../store/store.js';
-import { concatPostings } from './postings.js';
+import { concatPostings, postingWithoutPositions } from './postings.js';
 import { BlockDirectory, BlockWriter, findInBlock, prefixEnd, reversedBinary, scanBlock } from './term-blocks.js';
 
 export interface SegmentInfo {
@@ -45,9 +47,16 @@ export class SegmentStore {
    * Writes a segment from its entries in term order, in batches (memory stays bounded however
    * large the segment); it becomes visible only when the caller records it in the index meta.
    */
-  async write(segment: number, entries: Iterable<Entry> | AsyncIterable<Entry>, reversedTerms: Iterable<string> | AsyncIterable<string>): Promise<void> {
-    await this.writeBlocks(this.access.spaces.searchPost, segment, entries);
-    await this.writeBlocks(this.access.spaces.searchRev, segment, withoutValues(reversedTerms));
+  async write(segment: number, entries: Iterable<Entry>): Promise<void> {
+    const reversed: Entry[] = [];
+    await this.writeBlocks(this.access.spaces.searchPost, segment, (function* () {
+      for (const [term, posting] of entries) {
+        reversed.push([reversedBinary(term), postingWithoutPositions(posting)]);
+        yield [term, posting];
+      }
+    })());
+    reversed.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    await this.writeBlocks(this.access.spaces.searchRev, segment, reversed);
   }
 
   async delete(segments: readonly number[]): Promise<void> {
@@ -104,29 +113,22 @@ export class SegmentStore {
     }
   }
 
-  /** Entries of one segment whose term ends with `suffix` (binary string), in no particular order. */
+  /**
+   * Entries of one segment whose term ends with `suffix` (binary string), from the reversed
+   * dictionary: the terms come back reversed, their postings without positions.
+   */
   async *withSuffix(segment: number, suffix: string, snapshot: StoreSnapshot): AsyncGenerator<Entry> {
     const reversedSuffix = reversedBinary(suffix);
     const end = prefixEnd(reversedSuffix);
     const directory = await this.directory('r', segment, snapshot);
-    const terms: string[] = [];
     for (const block of await this.blocks('r', segment, directory, directory.blocksBetween(reversedSuffix, end), snapshot)) {
-      scanBlock(block, (reversed) => {
+      const entries: Entry[] = [];
+      scanBlock(block, (reversed, start, stop) => {
         if (reversed >= end) return false;
-        if (reversed >= reversedSuffix) terms.push(reversedBinary(reversed));
+        if (reversed >= reversedSuffix) entries.push([reversed, block.subarray(start, stop)]);
         return true;
       });
-    }
-    if (!terms.length) return;
-    terms.sort();
-    const postings = await this.directory('p', segment, snapshot);
-    const wanted = [...new Set(terms.map((term) => postings.blockOf(term)))].filter((at) => at !== -1);
-    const blocks = new Map(wanted.map((at, i) => [at, i]));
-    const values = await this.blocks('p', segment, postings, wanted, snapshot);
-    for (const term of terms) {
-      const block = values[blocks.get(postings.blockOf(term)) ?? -1];
-      const posting = block && findInBlock(block, term);
-      if (posting) yield [term, posting];
+      yield* entries;
     }
   }
 
@@ -135,48 +137,65 @@ export class SegmentStore {
    * each term's lists concatenate). Stops early, returning false, when `stop()` says so.
    */
   async merge(run: readonly SegmentInfo[], into: number, snapshot: StoreSnapshot, stop: () => boolean): Promise<boolean> {
-    let stopped = false;
-    const entries = async function* (store: SegmentStore): AsyncGenerator<Entry> {
-      for await (const [term, values] of mergeSorted(run.map((segment) => store.entries(store.access.spaces.searchPost, segment.id, snapshot)))) {
-        if (stop()) {
-          stopped = true;
-          return;
-        }
-        yield [term, concatPostings(values)];
-      }
-    };
-    const reversed = async function* (store: SegmentStore): AsyncGenerator<string> {
-      if (stopped) return;
-      for await (const [term] of mergeSorted(run.map((segment) => store.entries(store.access.spaces.searchRev, segment.id, snapshot)))) yield term;
-    };
-    await this.write(into, entries(this), reversed(this));
-    return !stopped;
+    const { searchPost, searchRev } = this.access.spaces;
+    return (
+      (await this.mergeKeyspace(searchPost, run, into, snapshot, stop, concatPostings)) &&
+      (await this.mergeKeyspace(searchRev, run, into, snapshot, stop, concatPostings))
+    );
   }
 
-  /** Every entry of one segment's keyspace, in term order. */
-  private async *entries(space: Space, segment: number, snapshot: StoreSnapshot): AsyncGenerator<Entry> {
-    const iterator = space.iterator({ ...segmentRange(segment), snapshot });
+  /** A k-way merge of the segments' blocks in term order, synchronous but for reading the next block. */
+  private async mergeKeyspace(
+    space: Space,
+    run: readonly SegmentInfo[],
+    into: number,
+    snapshot: StoreSnapshot,
+    stop: () => boolean,
+    combine: (values: Buffer[]) => Uint8Array,
+  ): Promise<boolean> {
+    const cursors = run.map((segment) => new BlockCursor(space.iterator({ ...segmentRange(segment.id), snapshot })));
+    let ops: IndexBatchOp[] = [];
+    const writer = new BlockWriter((first, block) => ops.push({ type: 'put', sublevel: space, key: segmentKey(into, first), value: block }));
     try {
+      await Promise.all(cursors.map((cursor) => cursor.fill()));
       for (;;) {
-        const chunk = await iterator.nextv(64);
-        if (!chunk.length) return;
-        for (const [, block] of chunk) {
-          const entries: Entry[] = [];
-          scanBlock(block, (term, start, end) => {
-            entries.push([term, block.subarray(start, end)]);
-          });
-          yield* entries;
+        let smallest: string | undefined;
+        for (const cursor of cursors) {
+          const head = cursor.head();
+          if (head && (smallest === undefined || head[0] < smallest)) smallest = head[0];
+        }
+        if (smallest === undefined) break;
+        const values: Buffer[] = [];
+        for (const cursor of cursors) {
+          const head = cursor.head();
+          if (head && head[0] === smallest) {
+            values.push(head[1]);
+            cursor.advance();
+          }
+        }
+        writer.add(smallest, combine(values));
+        const drained = cursors.filter((cursor) => cursor.drained());
+        if (drained.length) {
+          if (stop()) return false;
+          await Promise.all(drained.map((cursor) => cursor.fill()));
+        }
+        if (ops.length >= WRITE_BATCH_BLOCKS) {
+          await this.access.batch(ops);
+          ops = [];
         }
       }
+      writer.end();
+      if (ops.length) await this.access.batch(ops);
+      return true;
     } finally {
-      await iterator.close();
+      await Promise.all(cursors.map((cursor) => cursor.close()));
     }
   }
 
-  private async writeBlocks(space: Space, segment: number, entries: Iterable<[string, Uint8Array | undefined]> | AsyncIterable<[string, Uint8Array | undefined]>): Promise<void> {
+  private async writeBlocks(space: Space, segment: number, entries: Iterable<Entry>): Promise<void> {
     let ops: IndexBatchOp[] = [];
     const writer = new BlockWriter((first, block) => ops.push({ type: 'put', sublevel: space, key: segmentKey(segment, first), value: block }));
-    for await (const [term, value] of entries) {
+    for (const [term, value] of entries) {
       writer.add(term, value);
       if (ops.length >= WRITE_BATCH_BLOCKS) {
         await this.access.batch(ops);
@@ -215,29 +234,49 @@ export class SegmentStore {
   }
 }
 
-async function* withoutValues(terms: Iterable<string> | AsyncIterable<string>): AsyncGenerator<[string, undefined]> {
-  for await (const term of terms) yield [term, undefined];
-}
+/** Reads one segment's blocks in order, a few at a time, and hands out their entries one by one. */
+class BlockCursor {
+  private blocks: Buffer[] = [];
+  private entries: Entry[] = [];
+  private at = 0;
+  private ended = false;
 
-/** Merges sorted entry streams; equal terms come out once, with their values in stream order. */
-async function* mergeSorted(streams: AsyncGenerator<Entry>[]): AsyncGenerator<[string, Buffer[]]> {
-  const heads = await Promise.all(streams.map((stream) => stream.next()));
-  try {
-    for (;;) {
-      let smallest: string | undefined;
-      for (const head of heads) if (!head.done && (smallest === undefined || head.value[0] < smallest)) smallest = head.value[0];
-      if (smallest === undefined) return;
-      const values: Buffer[] = [];
-      for (let i = 0; i < heads.length; i++) {
-        const head = heads[i]!;
-        if (!head.done && head.value[0] === smallest) {
-          values.push(head.value[1]);
-          heads[i] = await streams[i]!.next();
+  constructor(private readonly iterator: { nextv(size: number): Promise<[Buffer, Buffer][]>; close(): Promise<void> }) {}
+
+  head(): Entry | undefined {
+    return this.entries[this.at];
+  }
+
+  advance(): void {
+    this.at++;
+  }
+
+  /** The entries read so far are used up but the segment may have more. */
+  drained(): boolean {
+    return this.at >= this.entries.length && !(this.ended && this.blocks.length === 0);
+  }
+
+  async fill(): Promise<void> {
+    while (this.at >= this.entries.length) {
+      if (!this.blocks.length) {
+        if (this.ended) return;
+        this.blocks = (await this.iterator.nextv(16)).map(([, block]) => block);
+        if (!this.blocks.length) {
+          this.ended = true;
+          return;
         }
       }
-      yield [smallest, values];
+      const block = this.blocks.shift()!;
+      const entries: Entry[] = [];
+      scanBlock(block, (term, start, end) => {
+        entries.push([term, block.subarray(start, end)]);
+      });
+      this.entries = entries;
+      this.at = 0;
     }
-  } finally {
-    await Promise.all(streams.map((stream) => stream.return(undefined)));
+  }
+
+  close(): Promise<void> {
+    return this.iterator.close();
   }
 }

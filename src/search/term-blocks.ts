@@ -5,7 +5,6 @@
 // first terms, read once and cached), so a lookup is a binary search and one read.
 //
 //   block: varint entryCount, entries: varint termBytes, term, varint valueBytes, value
-//   (posting blocks: value = posting list; reversed-term blocks: no value, valueBytes = 0)
 //
 // Terms are compared as bytes; in memory they are "binary strings" (latin1 of their UTF-8 bytes),
 // whose default JavaScript order is exactly the byte order.
@@ -22,11 +21,11 @@ export class BlockWriter {
 
   constructor(private readonly emit: (firstTerm: string, block: Buffer) => void) {}
 
-  add(term: string, value: Uint8Array | undefined): void {
+  add(term: string, value: Uint8Array): void {
     if (this.entries === 0) this.first = term;
     this.body.binary(term);
-    this.body.varint(value ? value.length : 0);
-    if (value) this.body.append(value);
+    this.body.varint(value.length);
+    this.body.append(value);
     this.entries++;
     if (this.body.length >= BLOCK_TARGET_BYTES) this.finishBlock();
   }
