@@ -54,7 +54,7 @@ export class ByteWriter {
   }
 
   /** The written bytes without copying; valid until the next write. */
-  view(): Uint8Array {
+  view(): Buffer {
     return this.bytes.subarray(0, this.length);
   }
 

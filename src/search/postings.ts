@@ -99,14 +99,18 @@ export class SegmentBuilder {
         out.varint(docs.length);
         out.append(docs.view());
         out.append(positions.view());
-        yield [terms[id]!, out.toBuffer()];
+        // A view of `out`, valid until the next step: the caller copies what it keeps.
+        yield [terms[id]!, out.view()];
       }
     }
     return { entries };
   }
 }
 
-/** A segment ready to write: its terms in byte order with their postings, generated one at a time. */
+/**
+ * A segment ready to write: its terms in byte order with their postings, generated one at a time;
+ * each posting is a view that the next step overwrites.
+ */
 export interface InvertedSegment {
   entries(): Generator<[string, Buffer]>;
 }
@@ -156,12 +160,12 @@ export function postingPositions(posting: Uint8Array, candidates: Bitset, into: 
   }
 }
 
-/** The same posting list without its positions section: enough for every query but phrases. */
+/** A copy of the posting list without its positions section: enough for every query but phrases. */
 export function postingWithoutPositions(posting: Buffer): Buffer {
   const reader = new ByteReader(posting);
   reader.varint();
   const docsBytes = reader.varint();
-  return posting.subarray(0, reader.offset + docsBytes);
+  return Buffer.from(posting.subarray(0, reader.offset + docsBytes));
 }
 
 /** Merges posting lists of consecutive segments (ascending, disjoint ids) into one. */

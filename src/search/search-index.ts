@@ -68,6 +68,7 @@ export class SearchIndex {
   private catchingUp: Promise<void> | undefined;
   private missedWhileCatchingUp = false;
   private idleTimer: NodeJS.Timeout | undefined;
+  private lastApplied = 0;
   private merging: Promise<void> | undefined;
   private detach: (() => void) | undefined;
   private closed = false;
@@ -258,11 +259,21 @@ export class SearchIndex {
       void this.flush().catch((err: unknown) => this.options.onError?.(err));
       return;
     }
-    if (this.idleTimer) return;
+    this.lastApplied = Date.now();
+    if (!this.idleTimer) this.armIdleFlush(this.idleFlushMs);
+  }
+
+  /** Flushes once nothing new has come for idleFlushMs (live intake); a steady stream flushes by size. */
+  private armIdleFlush(delay: number): void {
     this.idleTimer = setTimeout(() => {
       this.idleTimer = undefined;
+      const quietFor = Date.now() - this.lastApplied;
+      if (quietFor < this.idleFlushMs) {
+        this.armIdleFlush(this.idleFlushMs - quietFor);
+        return;
+      }
       void this.flush().catch((err: unknown) => this.options.onError?.(err));
-    }, this.idleFlushMs);
+    }, delay);
     this.idleTimer.unref();
   }
 

@@ -116,5 +116,11 @@ export const textOf = (term: string): string => Buffer.from(term, 'latin1').toSt
 
 /** The term spelt backwards (by character), as a binary string: the reversed dictionary's key. */
 export function reversedBinary(term: string): string {
-  return binary(Array.from(textOf(term)).reverse().join(''));
+  let reversed = '';
+  for (let i = term.length - 1; i >= 0; i--) {
+    // Beyond ASCII a character is several bytes: reverse the characters, not the bytes.
+    if (term.charCodeAt(i) >= 0x80) return binary(Array.from(textOf(term)).reverse().join(''));
+    reversed += term[i];
+  }
+  return reversed;
 }

@@ -240,18 +240,17 @@ export class Writer {
       return folder;
     };
 
-    // Look up, in two concurrent lookups for the whole group, what is already stored.
+    // Look up, for the whole group at once, which contents are stored, and then where those are
+    // listed already: new content is listed nowhere yet, so most imports need only the first read.
     const messages = group.flatMap((job) => (job.kind === 'message' ? [job.message] : []));
-    const pairs: { folder: FolderRecord; sha: Buffer }[] = [];
+    const storedShas = await this.storedBlobIds(messages.map((m) => m.sha));
+    const pairKeys: Buffer[] = [];
     for (const message of messages) {
-      for (const placement of message.placements) pairs.push({ folder: await folderFor(placement.archive, placement.folder), sha: message.sha });
+      if (!storedShas.has(message.sha.toString('hex'))) continue;
+      for (const placement of message.placements) pairKeys.push(keys.entrySha((await folderFor(placement.archive, placement.folder)).id, message.sha));
     }
-    const pairKeys = pairs.map(({ folder, sha }) => keys.entrySha(folder.id, sha));
     const storedPairs = new Map<string, number>();
-    const [storedShas, pairValues] = await Promise.all([
-      this.storedBlobIds(messages.map((m) => m.sha)),
-      pairKeys.length ? this.spaces.entrySha.getMany(pairKeys) : Promise.resolve([]),
-    ]);
+    const pairValues = pairKeys.length ? await this.spaces.entrySha.getMany(pairKeys) : [];
     pairValues.forEach((value, i) => {
       if (value) storedPairs.set(pairKeys[i]!.toString('hex'), value.readUInt32BE(0));
     });
