@@ -45,6 +45,20 @@ export class Bitset {
     return this;
   }
 
+  /** Calls visit for each id in the set from `from` to `to` inclusive, ascending. */
+  forEachBetween(from: number, to: number, visit: (id: number) => void): void {
+    const last = Math.min(to, this.size - 1);
+    for (let i = Math.max(0, from) >>> 5; i <= last >>> 5; i++) {
+      let word = this.words[i]!;
+      while (word !== 0) {
+        const low = word & -word;
+        const id = i * 32 + 31 - Math.clz32(low);
+        word ^= low;
+        if (id >= from && id <= last) visit(id);
+      }
+    }
+  }
+
   isEmpty(): boolean {
     return this.words.every((word) => word === 0);
   }

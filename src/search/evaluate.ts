@@ -5,7 +5,7 @@ import { CofferError, ErrorCodes } from '../errors.js';
 import { Bitset } from './bitset.js';
 import { DOCS_PER_BLOCK, type DocValueBlock } from './doc-values.js';
 import { fieldMask, positionField } from './fields.js';
-import { addPostingDocs, postingPositions } from './postings.js';
+import { addPostingDocs, PostingCursor } from './postings.js';
 import type { Priority, Query, TextMatch } from './query.js';
 import type { IndexView, SearchIndex } from './search-index.js';
 import { textOf } from './term-blocks.js';
@@ -151,18 +151,19 @@ class Evaluation {
     const result = new Bitset(this.size);
     if (candidates.isEmpty()) return result;
     const postings = await Promise.all(words.map((word) => this.postings(word)));
-    this.view.segments.forEach((_segment, s) => {
-      const positions = words.map((_word, w) => {
-        const map = new Map<number, number[]>();
-        const posting = postings[w]![s];
-        if (posting) postingPositions(posting, candidates, map);
-        return map;
+    const lists = words.map((): number[] => []);
+    this.view.segments.forEach((segment, s) => {
+      const cursors = postings.map((perSegment) => perSegment[s] && new PostingCursor(perSegment[s]));
+      if (cursors.some((cursor) => !cursor)) return;
+      candidates.forEachBetween(segment.firstDoc, segment.lastDoc, (doc) => {
+        for (let w = 0; w < cursors.length; w++) {
+          const cursor = cursors[w]!;
+          if (!cursor.seek(doc) || cursor.doc !== doc) return;
+          cursor.readPositions(lists[w]!);
+        }
+        const [first, ...rest] = lists;
+        if (first!.some((start) => (mask & (1 << positionField(start))) !== 0 && rest.every((list, i) => includesSorted(list, start + i + 1)))) result.add(doc);
       });
-      for (const [doc, first] of positions[0]!) {
-        const rest = positions.slice(1).map((map) => map.get(doc) ?? []);
-        const found = first.some((start) => (mask & (1 << positionField(start))) !== 0 && rest.every((list, i) => includesSorted(list, start + i + 1)));
-        if (found) result.add(doc);
-      }
     });
     return result;
   }

@@ -136,27 +136,42 @@ export function addPostingDocs(posting: Uint8Array, mask: number, into: Bitset):
 }
 
 /**
- * The encoded positions (fields.ts) of the term in each candidate message, for phrase matching.
- * Messages not in `candidates` are skipped without decoding their positions.
+ * Walks a posting list in message order, decoding positions only for the messages asked for
+ * (phrase matching).
  */
-export function postingPositions(posting: Uint8Array, candidates: Bitset, into: Map<number, number[]>): void {
-  const reader = new ByteReader(posting);
-  const count = reader.varint();
-  const docsBytes = reader.varint();
-  const positions = new ByteReader(posting, reader.offset + docsBytes);
-  let doc = 0;
-  for (let i = 0; i < count; i++) {
-    doc += reader.varint();
-    reader.varint();
-    const n = positions.varint();
-    if (!candidates.has(doc)) {
-      positions.skipVarints(n);
-      continue;
+export class PostingCursor {
+  private readonly docs: ByteReader;
+  private readonly positions: ByteReader;
+  private left: number;
+  private unread = 0;
+  doc = 0;
+
+  constructor(posting: Uint8Array) {
+    this.docs = new ByteReader(posting);
+    this.left = this.docs.varint();
+    const docsBytes = this.docs.varint();
+    this.positions = new ByteReader(posting, this.docs.offset + docsBytes);
+  }
+
+  /** Moves to the first message at or after `target`; false when there is none. */
+  seek(target: number): boolean {
+    while (this.doc < target) {
+      if (this.left === 0) return false;
+      this.positions.skipVarints(this.unread);
+      this.doc += this.docs.varint();
+      this.docs.varint();
+      this.unread = this.positions.varint();
+      this.left--;
     }
-    const list = into.get(doc) ?? [];
+    return true;
+  }
+
+  /** The current message's encoded positions (fields.ts), ascending, into `out`. */
+  readPositions(out: number[]): void {
+    out.length = 0;
     let encoded = 0;
-    for (let j = 0; j < n; j++) list.push((encoded += positions.varint()));
-    into.set(doc, list);
+    for (let i = 0; i < this.unread; i++) out.push((encoded += this.positions.varint()));
+    this.unread = 0;
   }
 }
 

@@ -82,8 +82,7 @@ export async function search(store: ArchiveStore, index: SearchIndex, config: Co
   } finally {
     await index.release(view);
   }
-  const results = await Promise.all(top.newestFirst().map((hit) => describe(store, folders[hit.folder]!, hit.uid, hit.date)));
-  return { total, results };
+  return { total, results: await describe(store, folders, top.newestFirst()) };
 }
 
 /**
@@ -148,19 +147,26 @@ function folderMatches(folder: readonly string[], wanted: readonly string[], wit
   return wanted.every((segment, i) => folder[i]!.toLowerCase() === segment.toLowerCase());
 }
 
-async function describe(store: ArchiveStore, scoped: ScopedFolder, uid: number, date: number): Promise<SearchHit> {
-  const entry = await store.getEntry(scoped.folder.id, uid);
-  const meta = entry && (await store.getMessage(entry.sha));
-  const envelope = meta ? viewEnvelope(meta.envelope) : undefined;
-  return {
-    archive: scoped.archive,
-    folder: scoped.folder.path.join('/'),
-    uid,
-    date: Number.isFinite(date) ? new Date(date).toISOString() : null,
-    from: envelope?.from.map(formatAddress).join(', ') ?? '',
-    to: envelope?.to.map(formatAddress).join(', ') ?? '',
-    subject: envelope?.subject ?? '',
-  };
+/** The listings as results: what the store says of each, read in two batches. */
+async function describe(store: ArchiveStore, folders: readonly ScopedFolder[], hits: readonly RankedListing[]): Promise<SearchHit[]> {
+  const entries = await store.getEntries(hits.map((hit) => ({ folderId: folders[hit.folder]!.folder.id, uid: hit.uid })));
+  const found = entries.flatMap((entry) => (entry ? [entry.sha] : []));
+  const metas = new Map((await store.getMessages(found)).map((meta, i) => [found[i]!.toString('hex'), meta]));
+  return hits.map((hit, i) => {
+    const scoped = folders[hit.folder]!;
+    const entry = entries[i];
+    const meta = entry && metas.get(entry.sha.toString('hex'));
+    const envelope = meta ? viewEnvelope(meta.envelope) : undefined;
+    return {
+      archive: scoped.archive,
+      folder: scoped.folder.path.join('/'),
+      uid: hit.uid,
+      date: Number.isFinite(hit.date) ? new Date(hit.date).toISOString() : null,
+      from: envelope?.from.map(formatAddress).join(', ') ?? '',
+      to: envelope?.to.map(formatAddress).join(', ') ?? '',
+      subject: envelope?.subject ?? '',
+    };
+  });
 }
 
 interface RankedListing {

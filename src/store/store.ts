@@ -158,6 +158,20 @@ export class ArchiveStore {
     return value && decodeEntry(value);
   }
 
+  /** Several listings in one read (search results). */
+  async getEntries(listings: readonly { folderId: number; uid: number }[]): Promise<(EntryRecord | undefined)[]> {
+    if (!listings.length) return [];
+    const values = await this.spaces.entry.getMany(listings.map(({ folderId, uid }) => keys.entry(folderId, uid)));
+    return values.map((value) => value && decodeEntry(value));
+  }
+
+  /** Several messages' metadata in one read (search results). */
+  async getMessages(shas: readonly Buffer[]): Promise<(MessageMeta | undefined)[]> {
+    if (!shas.length) return [];
+    const values = await this.spaces.message.getMany([...shas]);
+    return values.map((value, i) => value && decodeMessageMeta(this.sealer.open(decodeMessageValue(value).sealedMeta, shas[i]!)));
+  }
+
   async getMessage(sha: Buffer): Promise<MessageMeta | undefined> {
     const value = await this.spaces.message.get(sha);
     return value && decodeMessageMeta(this.sealer.open(decodeMessageValue(value).sealedMeta, sha));
