@@ -46,6 +46,7 @@ export interface SearchIndexOptions {
 
 const META_KEY = Buffer.from('meta');
 const CATCH_UP_BATCH = 256;
+const MAX_FOLDER_CHUNKS = 64;
 /** Segments of a similar size are merged this many at a time (a log-structured, tiered merge). */
 const MERGE_FACTOR = 10;
 
@@ -192,9 +193,18 @@ export class SearchIndex {
   async folderListing(folderId: number): Promise<FolderListing> {
     const cached = this.folderCache.get(folderId);
     if (cached) return cached;
-    const chunks = await this.access.spaces.searchFolder.values(folderPrefix(folderId)).all();
-    const listing = decodeFolderChunks(chunks);
+    const space = this.access.spaces.searchFolder;
+    const chunks = await space.iterator(folderPrefix(folderId)).all();
+    const listing = decodeFolderChunks(chunks.map(([, chunk]) => chunk));
     this.folderCache.set(folderId, listing);
+    if (chunks.length > MAX_FOLDER_CHUNKS) {
+      // Live intake adds a chunk per folder at every flush: join them (their pairs concatenate),
+      // under the newest key, so that reading a folder stays one short scan.
+      const [lastKey] = chunks[chunks.length - 1]!;
+      const ops: IndexBatchOp[] = chunks.slice(0, -1).map(([key]) => ({ type: 'del', sublevel: space, key }));
+      ops.push({ type: 'put', sublevel: space, key: lastKey, value: Buffer.concat(chunks.map(([, chunk]) => chunk)) });
+      await this.access.batch(ops);
+    }
     return listing;
   }
 

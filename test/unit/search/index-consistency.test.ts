@@ -72,3 +72,32 @@ test('merged segments, a rebuild and a catch-up answer exactly like the incremen
     await store.close();
   }
 });
+
+test("a folder's listings written by many small flushes are joined when read, and read the same", async (t) => {
+  const dataDir = tempDir(t);
+  const config = parseConfigText(`dataDir: ${dataDir}\n`, { file: `${dataDir}/coffer.yaml` });
+  const store = await openStore({ dataDir, encryptionKey: null });
+  const pipeline = createIngestPipeline({ store, addressBook: new Map(), folders: config.folders, encryptionKey: null, workers: 1 });
+  try {
+    // One message per flush, as a trickle of live intake would flush.
+    const index = await SearchIndex.open(store, (raw) => pipeline.prepareForIndex(raw), { flushDocs: 1 });
+    index.follow(store.getWriter());
+    for (let n = 0; n < 100; n++) {
+      await pipeline.ingest({ raw: corpusMessage(n), origin: `n${n}`, routing: { kind: 'explicit', targets: [{ archive: 'x', folder: ['Inbox'] }] } });
+      await index.flush();
+    }
+    await index.settle();
+    const chunks = () => store.searchAccess().spaces.searchFolder.keys().all();
+    t.true((await chunks()).length >= 100, 'a chunk per flush');
+    const first = await answers(store, index, config);
+    t.is((first[''] as { total: number }).total, 100);
+    t.is((await chunks()).length, 1, 'joined into one on reading');
+    await index.close();
+    const reopened = await SearchIndex.open(store, (raw) => pipeline.prepareForIndex(raw));
+    t.deepEqual(await answers(store, reopened, config), first);
+    await reopened.close();
+  } finally {
+    await pipeline.close();
+    await store.close();
+  }
+});
