@@ -38,8 +38,11 @@ export class SegmentBuilder {
     return this.docIds[this.docIds.length - 1] ?? 0;
   }
 
-  /** Inverts the messages added: the segment's terms, sorted, and their posting lists. */
-  invert(): InvertedSegment {
+  /**
+   * Inverts the messages added: the segment's terms, sorted, and their posting lists. It yields to
+   * the event loop every few hundred messages, so that SMTP sessions are answered meanwhile.
+   */
+  async invert(): Promise<InvertedSegment> {
     const { payloads, docIds } = this;
     // Pass 1: every occurrence of a term in a message: (term id, message index, offset of its mask).
     const termIds = new Map<string, number>();
@@ -47,8 +50,9 @@ export class SegmentBuilder {
     let occurrences: Int32Array = new Int32Array(1 << 16);
     let used = 0;
     let counts: Int32Array = new Int32Array(1 << 14);
-    payloads.forEach((payload, docIndex) => {
-      forEachDocTerm(payload, (term, _mask, maskOffset) => {
+    for (let docIndex = 0; docIndex < payloads.length; docIndex++) {
+      if (docIndex % YIELD_EVERY_DOCS === YIELD_EVERY_DOCS - 1) await new Promise((resolve) => setImmediate(resolve));
+      forEachDocTerm(payloads[docIndex]!, (term, _mask, maskOffset) => {
         let id = termIds.get(term);
         if (id === undefined) {
           id = terms.length;
@@ -62,7 +66,7 @@ export class SegmentBuilder {
         occurrences[used++] = docIndex;
         occurrences[used++] = maskOffset;
       });
-    });
+    }
     // Pass 2: counting sort by term; within a term the messages stay in id order.
     const starts = new Int32Array(terms.length + 1);
     for (let id = 0; id < terms.length; id++) starts[id + 1] = starts[id]! + counts[id]!;
@@ -114,6 +118,8 @@ export class SegmentBuilder {
 export interface InvertedSegment {
   entries(): Generator<[string, Buffer]>;
 }
+
+const YIELD_EVERY_DOCS = 256;
 
 function grow(array: Int32Array, atLeast: number): Int32Array {
   let size = array.length * 2;

@@ -369,7 +369,7 @@ export class SearchIndex {
     if (builder.docs > 0) {
       const id = next.nextSegment++;
       this.meta.nextSegment = next.nextSegment;
-      const inverted = builder.invert();
+      const inverted = await builder.invert();
       // Part of the index only once the meta record below names it.
       await this.segments.write(id, inverted.entries());
       segments.push({ id, firstDoc: builder.firstDoc, lastDoc: builder.lastDoc, docs: builder.docs });

@@ -20,7 +20,7 @@ export interface SegmentInfo {
 type Space = SearchAccess['spaces']['searchPost'];
 type Entry = [term: string, posting: Buffer];
 
-const WRITE_BATCH_BLOCKS = 256;
+const WRITE_BATCH_BLOCKS = 64;
 const DIRECTORY_CACHE_SEGMENTS = 256;
 
 export function segmentKey(segment: number, term: string): Buffer {
