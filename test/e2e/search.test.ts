@@ -4,9 +4,10 @@
 import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
+import { createTransport } from 'nodemailer';
 import { cleanMessage, cofferJson, finished, freePort, runCoffer, spawnCoffer, tempDir, writeFiles, type SearchJson, type StatsReport } from './helpers.js';
 
-async function setUp(t: import('ava').ExecutionContext): Promise<{ dir: string; config: string; dataDir: string }> {
+async function setUp(t: import('ava').ExecutionContext): Promise<{ dir: string; config: string; dataDir: string; port: number }> {
   const dir = await tempDir(t, 'search');
   const dataDir = join(dir, 'data');
   const config = join(dir, 'coffer.yaml');
@@ -18,10 +19,13 @@ async function setUp(t: import('ava').ExecutionContext): Promise<{ dir: string; 
       'archives:',
       '  - { name: alice, address: alice@example.com }',
       '  - { name: bob, address: bob@example.com }',
+      '  - { name: journal }',
       'users:',
       '  - { name: alice, passwordHash: "scrypt$x", archives: { alice: read } }',
       '  - { name: audrey, passwordHash: "scrypt$x", role: auditor }',
-      `smtp: { listen: ["127.0.0.1:${port}"] }`,
+      'smtp:',
+      `  listen: ["127.0.0.1:${port}"]`,
+      '  endpoints: [{ address: journal@archive.test, archive: journal, acceptAnyRecipient: true }]',
       '',
     ].join('\n'),
   );
@@ -35,7 +39,7 @@ async function setUp(t: import('ava').ExecutionContext): Promise<{ dir: string; 
     const imported = await runCoffer(['import', 'eml', join(dir, archive), '--archive', archive], { config });
     t.is(imported.code, 0, imported.stderr);
   }
-  return { dir, config, dataDir };
+  return { dir, config, dataDir, port };
 }
 
 test('search prints the JSON contract newest first, honours criteria and users, refuses bad queries', async (t) => {
@@ -94,7 +98,7 @@ test('search prints the JSON contract newest first, honours criteria and users, 
 });
 
 test('search and reindex answer the same through the running daemon', async (t) => {
-  const { dir, config, dataDir } = await setUp(t);
+  const { dir, config, dataDir, port } = await setUp(t);
   const offline = await cofferJson<SearchJson>(t, ['search', 'budget -lunch'], { config });
 
   const daemon = spawnCoffer(['serve'], { config });
@@ -107,9 +111,26 @@ test('search and reindex answer the same through the running daemon', async (t) 
   await writeFiles(join(dir, 'more'), { '5.eml': cleanMessage(5, { subject: 'Budget follow-up', body: 'next steps' }) });
   t.is((await runCoffer(['import', 'eml', join(dir, 'more'), '--archive', 'alice'], { config })).code, 0);
   t.is((await cofferJson<SearchJson>(t, ['search', 'follow-up'], { config })).total, 1);
+  // Journaled over SMTP: searchable at once, Bcc recipients (known only from the envelope) as bcc.
+  const transport = createTransport({ host: '127.0.0.1', port, tls: { rejectUnauthorized: false } });
+  try {
+    const info = await transport.sendMail({
+      envelope: { from: 'sender9@example.com', to: ['journal@archive.test', 'alice@example.com', 'hidden@example.net'] },
+      raw: cleanMessage(9, { subject: 'Budget leak', body: 'journaled' }),
+    });
+    t.regex(info.response, /^250/);
+  } finally {
+    transport.close();
+  }
+  const leaked = await cofferJson<SearchJson>(t, ['search', 'bcc:hidden@example.net'], { config });
+  t.deepEqual(leaked.results.map((hit) => [hit.archive, hit.folder]).sort(), [['alice', 'Inbox'], ['journal', 'Inbox']]);
+  t.is((await cofferJson<SearchJson>(t, ['search', 'bcc:alice@example.com'], { config })).total, 0, 'a To recipient is not a Bcc recipient');
+  t.is((await cofferJson<SearchJson>(t, ['search', 'leak', '--user', 'alice'], { config })).total, 1, 'alice sees her copy only');
+
   const reindexed = await cofferJson<{ messages: number; listings: number }>(t, ['reindex'], { config });
-  t.deepEqual([reindexed.messages, reindexed.listings], [5, 5]);
-  t.is((await cofferJson<SearchJson>(t, ['search', 'budget'], { config })).total, 4);
+  t.deepEqual([reindexed.messages, reindexed.listings], [6, 7]);
+  t.is((await cofferJson<SearchJson>(t, ['search', 'budget'], { config })).total, 6);
+  t.deepEqual(await cofferJson<SearchJson>(t, ['search', 'bcc:hidden@example.net'], { config }), leaked, 'the envelope survives a reindex');
 
   daemon.kill('SIGTERM');
   t.is((await exited).code, 0);
