@@ -98,7 +98,7 @@ function collectAttachments(node: MimeNode, out: AttachmentInfo[], root: boolean
   const attached = disposition?.value?.toLowerCase() === 'attachment';
   // An inline text part without a file name is the message body, not an attachment.
   if (root || (!rawName && !attached && (isText || type.startsWith('multipart/')))) return;
-  out.push({ name: rawName ? decodeWords(rawName) : null, contentType: type, size: node.size ?? 0 });
+  out.push({ name: rawName ? decodeFileName(rawName) : null, contentType: type, size: node.size ?? 0 });
 }
 
 function priorityOf(header: Record<string, unknown>): number {
@@ -166,6 +166,19 @@ export function parseDate(value: string | undefined): number | undefined {
   // Drop RFC 5322 comments such as "(PST)" that Date.parse rejects.
   const time = Date.parse(value.replace(/\([^)]*\)/g, ' ').trim());
   return Number.isFinite(time) ? time : undefined;
+}
+
+/**
+ * imap-core reads a one-piece RFC 2231 value (`filename*=utf-8''M%C3%A4rz.pdf`) as UTF-8 text that
+ * includes the `charset'lang'` prefix, wrapped as `=?UTF-8?Q?utf-8''M=C3=A4rz.pdf?=`. Put the
+ * declared charset back in its place (`_` is literal there, not a Q-encoded space), then decode.
+ */
+const MISREAD_RFC2231 = /^=\?UTF-8\?Q\?([A-Za-z0-9!#$&+^`{}~._-]+)'[A-Za-z0-9-]*'([^?]*)\?=$/;
+
+/** An attachment's file name (Content-Disposition filename or Content-Type name) as text. */
+export function decodeFileName(value: string): string {
+  const match = MISREAD_RFC2231.exec(value);
+  return decodeWords(match ? `=?${match[1] ?? ''}?Q?${(match[2] ?? '').replace(/_/g, '=5F')}?=` : value);
 }
 
 export function decodeWords(value: string): string {

@@ -6,7 +6,7 @@ import { isAscii, isUtf8 } from 'node:buffer';
 import { Parser } from 'htmlparser2';
 import iconv from 'iconv-lite';
 import libqp from 'libqp';
-import { decodeWords } from '../mime/analyze.js';
+import { decodeFileName, decodeWords } from '../mime/analyze.js';
 import { parseMimeTree, type MimeNode } from '../vendor/imap-core.js';
 
 export interface SearchText {
@@ -131,7 +131,7 @@ class Walker {
     const attached = stringOf(disposition?.value)?.toLowerCase() === 'attachment';
     // Exactly analyze.ts collectAttachments: an inline text part without a file name is body text.
     const attachment = !root && (!!rawName || attached || !(isText || type.startsWith('multipart/')));
-    const name = rawName ? decodeWords(repairRfc2231(rawName)) : '';
+    const name = rawName ? decodeFileName(rawName) : '';
     if (attachment && name && this.names.length < MAX_PARTS) this.names.push(name);
     if (attachment) {
       // A non-chosen alternative is the body once more in another form; its files still count.
@@ -301,18 +301,6 @@ function decodeText(bytes: Buffer, charsetParam: string | undefined): string {
   const name = charset === '' || charset === 'us-ascii' ? null : charsetName(charset);
   if (name) return iconv.decode(bytes, name);
   return isUtf8(bytes) ? bytes.toString('utf8') : iconv.decode(bytes, 'windows-1252');
-}
-
-/**
- * imap-core reads a one-piece RFC 2231 value (`filename*=utf-8''M%C3%A4rz.pdf`) as UTF-8 text that
- * includes the `charset'lang'` prefix, wrapped as `=?UTF-8?Q?utf-8''M=C3=A4rz.pdf?=`. Put the
- * declared charset back in its place; `_` is literal there, not a Q-encoded space.
- */
-const MISREAD_RFC2231 = /^=\?UTF-8\?Q\?([A-Za-z0-9!#$&+^`{}~._-]+)'[A-Za-z0-9-]*'([^?]*)\?=$/;
-
-function repairRfc2231(value: string): string {
-  const match = MISREAD_RFC2231.exec(value);
-  return match ? `=?${match[1] ?? ''}?Q?${(match[2] ?? '').replace(/_/g, '=5F')}?=` : value;
 }
 
 function headerText(value: unknown): string {
