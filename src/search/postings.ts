@@ -73,8 +73,7 @@ export class SegmentBuilder {
     const order = new Int32Array(used / 3);
     const fill = starts.slice(0, terms.length);
     for (let at = 0; at < used; at += 3) order[fill[occurrences[at]!]!++] = at;
-    // Terms in byte order (binary strings compare as bytes), which is how a segment is stored.
-    const sorted = terms.map((_, id) => id).sort((a, b) => (terms[a]! < terms[b]! ? -1 : 1));
+    const sorted = await sortedTermIds(terms);
 
     function* entries(): Generator<[string, Buffer]> {
       const docs = new ByteWriter(1 << 12);
@@ -120,6 +119,28 @@ export interface InvertedSegment {
 }
 
 const YIELD_EVERY_DOCS = 256;
+
+/**
+ * Term ids in byte order of their terms (binary strings compare as bytes), which is how a segment
+ * is stored: bucketed by first byte and each bucket sorted on its own, yielding between buckets,
+ * so that a large segment's sort does not hold up the event loop in one piece.
+ */
+async function sortedTermIds(terms: readonly string[]): Promise<number[]> {
+  const buckets: number[][] = Array.from({ length: 256 }, () => []);
+  terms.forEach((term, id) => buckets[term.charCodeAt(0) & 0xff]!.push(id));
+  const sorted: number[] = [];
+  let sinceYield = 0;
+  for (const bucket of buckets) {
+    bucket.sort((a, b) => (terms[a]! < terms[b]! ? -1 : 1));
+    for (const id of bucket) sorted.push(id);
+    sinceYield += bucket.length;
+    if (sinceYield >= 16_384) {
+      sinceYield = 0;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+  return sorted;
+}
 
 function grow(array: Int32Array, atLeast: number): Int32Array {
   let size = array.length * 2;
