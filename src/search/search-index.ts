@@ -71,6 +71,7 @@ export class SearchIndex {
   private idleTimer: NodeJS.Timeout | undefined;
   private lastApplied = 0;
   private merging: Promise<void> | undefined;
+  private rebuilding = false;
   private detach: (() => void) | undefined;
   private closed = false;
   private readonly flushDocs: number;
@@ -142,21 +143,32 @@ export class SearchIndex {
   /** Drops the whole index and builds it again from the store (`coffer reindex`). */
   async rebuild(): Promise<void> {
     await this.catchingUp;
-    await this.flush();
-    await this.merging;
-    const { spaces } = this.access;
-    await Promise.all(Object.values(spaces).map((space) => space.clear()));
-    this.meta = emptyMeta();
-    Object.assign(this.cursor, this.meta.cursor);
-    this.builder = new SegmentBuilder();
-    this.folders = new PendingFolderListings();
-    this.dirtyBlocks.clear();
-    this.tail = { block: blockOf(1), values: new DocValueBlock() };
-    this.docValues.clear();
-    this.folderCache.clear();
-    this.segments.clearCache();
-    await this.catchUp();
-    await this.flush();
+    this.rebuilding = true;
+    try {
+      await this.flush();
+      while (this.merging) await this.merging;
+      // In line with flushes, so that none writes a meta record naming what is being deleted.
+      await this.exclusively(async () => {
+        await Promise.all(Object.values(this.access.spaces).map((space) => space.clear()));
+        // Segment ids are never reused, so that nothing cached or read through an older snapshot
+        // can be taken for a segment of the new index.
+        this.meta = { ...emptyMeta(), nextSegment: this.meta.nextSegment };
+        await this.access.batch([{ type: 'put', sublevel: this.access.spaces.searchMeta, key: META_KEY, value: encodeRecord(this.meta) }]);
+        Object.assign(this.cursor, this.meta.cursor);
+        this.builder = new SegmentBuilder();
+        this.folders = new PendingFolderListings();
+        this.dirtyBlocks.clear();
+        this.tail = { block: blockOf(1), values: new DocValueBlock() };
+        this.docValues.clear();
+        this.folderCache.clear();
+        this.segments.clearCache();
+      });
+      await this.catchUp();
+      await this.flush();
+    } finally {
+      this.rebuilding = false;
+    }
+    this.maybeMerge();
   }
 
   async close(): Promise<void> {
@@ -405,7 +417,7 @@ export class SearchIndex {
 
   /** Starts merging the first run of MERGE_FACTOR adjacent segments of one size class, if any. */
   private maybeMerge(): void {
-    if (this.merging || this.closed) return;
+    if (this.merging || this.closed || this.rebuilding) return;
     const run = mergeRun(this.meta.segments, this.flushDocs);
     if (!run) return;
     this.merging = this.merge(run)
@@ -431,34 +443,43 @@ export class SearchIndex {
     const snapshot = this.access.snapshot();
     let finished: boolean;
     try {
-      finished = await this.segments.merge(run, id, snapshot, () => this.closed);
+      finished = await this.segments.merge(run, id, snapshot, () => this.closed || this.rebuilding);
     } finally {
       await snapshot.close();
     }
     if (!finished) return;
     const merged: SegmentInfo = { id, firstDoc: run[0]!.firstDoc, lastDoc: run[run.length - 1]!.lastDoc, docs: run.reduce((sum, s) => sum + s.docs, 0) };
     const replaced = new Set(run.map((segment) => segment.id));
-    await this.updateMeta((meta) => {
+    const swapped = await this.updateMeta((meta) => {
+      // Gone meanwhile (a rebuild): the merged segment is garbage instead.
+      if (meta.segments.filter((segment) => replaced.has(segment.id)).length !== replaced.size) return false;
       const at = meta.segments.findIndex((segment) => replaced.has(segment.id));
       meta.segments = meta.segments.filter((segment) => !replaced.has(segment.id));
       meta.segments.splice(at, 0, merged);
       meta.garbage = [...meta.garbage.filter((garbage) => garbage !== id), ...replaced];
+      return true;
     });
-    await this.segments.delete([...replaced]);
+    const deleted = swapped ? [...replaced] : [id];
+    await this.segments.delete(deleted);
     await this.updateMeta((meta) => {
-      meta.garbage = meta.garbage.filter((garbage) => !replaced.has(garbage));
+      meta.garbage = meta.garbage.filter((garbage) => !deleted.includes(garbage));
     });
   }
 
   /** Changes the meta record, in line with flushes (which write it too). */
   private updateMeta<T>(change: (meta: IndexMeta) => T): Promise<T> {
-    const done = this.flushing.then(async () => {
+    return this.exclusively(async () => {
       const next: IndexMeta = { ...this.meta, segments: [...this.meta.segments], garbage: [...this.meta.garbage] };
       const result = change(next);
       await this.access.batch([{ type: 'put', sublevel: this.access.spaces.searchMeta, key: META_KEY, value: encodeRecord(next) }]);
       this.meta = next;
       return result;
     });
+  }
+
+  /** Runs work that reads and writes the meta record, after and before any flush. */
+  private exclusively<T>(work: () => Promise<T>): Promise<T> {
+    const done = this.flushing.then(work);
     this.flushing = done.then(() => undefined, () => undefined);
     return done;
   }

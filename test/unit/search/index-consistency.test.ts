@@ -101,3 +101,32 @@ test("a folder's listings written by many small flushes are joined when read, an
     await store.close();
   }
 });
+
+test('a rebuild while mail keeps arriving ends with every message indexed once', async (t) => {
+  const dataDir = tempDir(t);
+  const config = parseConfigText(`dataDir: ${dataDir}\n`, { file: `${dataDir}/coffer.yaml` });
+  const store = await openStore({ dataDir, encryptionKey: null });
+  const pipeline = createIngestPipeline({ store, addressBook: new Map(), folders: config.folders, encryptionKey: null, workers: 2 });
+  try {
+    const index = await SearchIndex.open(store, (raw) => pipeline.prepareForIndex(raw), { flushDocs: 5 });
+    index.follow(store.getWriter());
+    const ingest = (from: number, to: number) =>
+      Promise.all(
+        Array.from({ length: to - from }, (_, i) =>
+          pipeline.ingest({ raw: corpusMessage(from + i), origin: `n${from + i}`, routing: { kind: 'explicit', targets: [{ archive: 'x', folder: ['Inbox'] }] } }),
+        ),
+      );
+    await ingest(0, 60);
+    await index.settle();
+    await Promise.all([index.rebuild(), ingest(60, 120)]);
+    await index.settle();
+    const during = await answers(store, index, config);
+    t.is((during[''] as { total: number }).total, 120);
+    await index.rebuild();
+    t.deepEqual(await answers(store, index, config), during);
+    await index.close();
+  } finally {
+    await pipeline.close();
+    await store.close();
+  }
+});
