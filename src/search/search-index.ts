@@ -94,7 +94,7 @@ export class SearchIndex {
     this.idleFlushMs = options.idleFlushMs ?? 1000;
     this.segments = new SegmentStore(access);
     // Bounded caches: 2,048 value blocks (2 million messages, ~43 MB), 4 million folder listings (32 MB).
-    this.docValues = new DocValueCache((blocks) => this.access.spaces.searchDocs.getMany(blocks.map(blockKey)), 2048);
+    this.docValues = new DocValueCache((blocks) => readDocValues(access, blocks), 2048);
   }
 
   static async open(store: ArchiveStore, prepare: PrepareForIndex, options: SearchIndexOptions = {}): Promise<SearchIndex> {
@@ -106,7 +106,7 @@ export class SearchIndex {
     meta.garbage = [];
     // Blocks of a segment whose writing a crash interrupted: under an id the meta record never got to.
     await segments.deleteFrom(meta.nextSegment);
-    const tailValue = await access.spaces.searchDocs.get(blockKey(blockOf(meta.cursor.doc + 1)));
+    const [tailValue] = await readDocValues(access, [blockOf(meta.cursor.doc + 1)]);
     return new SearchIndex(store, access, prepare, meta, tailValue ? DocValueBlock.decode(tailValue) : new DocValueBlock(), options);
   }
 
@@ -394,7 +394,9 @@ export class SearchIndex {
       // A copy: the tail block keeps filling in memory while this batch is written.
       const copy = new DocValueBlock(new Uint8Array(values.bytes));
       written.set(block, copy);
-      ops.push({ type: 'put', sublevel: spaces.searchDocs, key: blockKey(block), value: Buffer.from(copy.bytes.buffer, copy.bytes.byteOffset, copy.bytes.byteLength) });
+      const key = blockKey(block);
+      const bytes = Buffer.from(copy.bytes.buffer, copy.bytes.byteOffset, copy.bytes.byteLength);
+      ops.push({ type: 'put', sublevel: spaces.searchDocs, key, value: this.access.sealer.seal(bytes, key, { compress: false }) });
     }
     ops.push({ type: 'put', sublevel: spaces.searchMeta, key: META_KEY, value: encodeRecord(next) });
     await this.access.batch(ops);
@@ -483,6 +485,13 @@ export class SearchIndex {
     this.flushing = done.then(() => undefined, () => undefined);
     return done;
   }
+}
+
+/** Blocks of per-message values, opened (they are sealed like every index value that says anything of a message). */
+async function readDocValues(access: SearchAccess, blocks: readonly number[]): Promise<(Buffer | undefined)[]> {
+  const keys = blocks.map(blockKey);
+  const values = await access.spaces.searchDocs.getMany(keys);
+  return values.map((sealed, i) => sealed && access.sealer.open(sealed, keys[i]!));
 }
 
 /**

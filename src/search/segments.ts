@@ -2,12 +2,15 @@
 // (by a flush or a merge) and deleted once merged away. Reads go through the query's snapshot, so
 // a merge may delete a segment while a query that started before still reads it.
 //
-//   searchPost  segment(u32) + first term of the block → posting block
-//   searchRev   segment(u32) + first reversed term     → block of reversed terms, each with its
-//                                                        posting's messages (no positions), so
-//                                                        `*example.com` reads one contiguous range
+//   searchPost  segment(u32) + block(u32)  → sealed posting block
+//   searchRev   segment(u32) + block(u32)  → sealed block of reversed terms, each with its posting's
+//                                            messages (no positions), so `*example.com` reads one
+//                                            contiguous range
+//   searchDir   'p'|'r' + segment(u32)     → sealed directory: the first term of every block
+// Keys hold numbers only and values are sealed (encrypted when the store is): no word is readable.
 import type { IndexBatchOp, SearchAccess, StoreSnapshot } from '../store/store.js';
 import { concatPostings, postingWithoutPositions } from './postings.js';
+import { ByteReader, ByteWriter } from './bytes.js';
 import { BlockDirectory, BlockWriter, findInBlock, prefixEnd, reversedBinary, scanBlock } from './term-blocks.js';
 
 export interface SegmentInfo {
@@ -17,18 +20,28 @@ export interface SegmentInfo {
   docs: number;
 }
 
-type Space = SearchAccess['spaces']['searchPost'];
 type Entry = [term: string, posting: Buffer];
 
 const WRITE_BATCH_BLOCKS = 64;
 const DIRECTORY_CACHE_SEGMENTS = 256;
 
-export function segmentKey(segment: number, term: string): Buffer {
-  const key = Buffer.allocUnsafe(4 + term.length);
+type Kind = 'p' | 'r';
+
+function blockKey(segment: number, block: number): Buffer {
+  const key = Buffer.allocUnsafe(8);
   key.writeUInt32BE(segment, 0);
-  key.write(term, 4, 'latin1');
+  key.writeUInt32BE(block, 4);
   return key;
 }
+
+function directoryKey(kind: Kind, segment: number): Buffer {
+  const key = Buffer.allocUnsafe(5);
+  key.write(kind, 0, 'latin1');
+  key.writeUInt32BE(segment, 1);
+  return key;
+}
+
+const UNCOMPRESSED = { compress: false } as const;
 
 export function segmentRange(segment: number): { gte: Buffer; lt: Buffer } {
   const gte = Buffer.allocUnsafe(4);
@@ -49,20 +62,22 @@ export class SegmentStore {
    */
   async write(segment: number, entries: Iterable<Entry>): Promise<void> {
     const reversed: Entry[] = [];
-    await this.writeBlocks(this.access.spaces.searchPost, segment, (function* () {
+    await this.writeBlocks('p', segment, (function* () {
       for (const [term, posting] of entries) {
         reversed.push([reversedBinary(term), postingWithoutPositions(posting)]);
         yield [term, posting];
       }
     })());
     reversed.sort((a, b) => (a[0] < b[0] ? -1 : 1));
-    await this.writeBlocks(this.access.spaces.searchRev, segment, reversed);
+    await this.writeBlocks('r', segment, reversed);
   }
 
   async delete(segments: readonly number[]): Promise<void> {
+    const { searchPost, searchRev, searchDir } = this.access.spaces;
     for (const segment of segments) {
-      await this.access.spaces.searchPost.clear(segmentRange(segment));
-      await this.access.spaces.searchRev.clear(segmentRange(segment));
+      await searchPost.clear(segmentRange(segment));
+      await searchRev.clear(segmentRange(segment));
+      await this.access.batch((['p', 'r'] as const).map((kind) => ({ type: 'del', sublevel: searchDir, key: directoryKey(kind, segment) })));
       this.directories.delete(`p${segment}`);
       this.directories.delete(`r${segment}`);
     }
@@ -70,9 +85,11 @@ export class SegmentStore {
 
   /** Deletes every segment numbered from `first` on (unfinished writes found at open). */
   async deleteFrom(first: number): Promise<void> {
+    const { searchPost, searchRev, searchDir } = this.access.spaces;
     const range = { gte: segmentRange(first).gte, lt: Buffer.alloc(5, 0xff) };
-    await this.access.spaces.searchPost.clear(range);
-    await this.access.spaces.searchRev.clear(range);
+    await searchPost.clear(range);
+    await searchRev.clear(range);
+    for (const kind of ['p', 'r'] as const) await searchDir.clear({ gte: directoryKey(kind, first), lt: directoryKey(kind, 0xffffffff) });
   }
 
   clearCache(): void {
@@ -83,9 +100,8 @@ export class SegmentStore {
   async postings(segments: readonly SegmentInfo[], term: string, snapshot: StoreSnapshot): Promise<(Buffer | undefined)[]> {
     const blocks = await Promise.all(
       segments.map(async (segment) => {
-        const directory = await this.directory('p', segment.id, snapshot);
-        const at = directory.blockOf(term);
-        return at === -1 ? undefined : segmentKey(segment.id, directory.firstTerms[at]!);
+        const at = (await this.directory('p', segment.id, snapshot)).blockOf(term);
+        return at === -1 ? undefined : blockKey(segment.id, at);
       }),
     );
     const wanted = blocks.filter((key): key is Buffer => key !== undefined);
@@ -93,8 +109,8 @@ export class SegmentStore {
     let next = 0;
     return blocks.map((key) => {
       if (!key) return undefined;
-      const block = values[next++];
-      return block && findInBlock(block, term);
+      const sealed = values[next++];
+      return sealed && findInBlock(this.access.sealer.open(sealed, key), term);
     });
   }
 
@@ -102,7 +118,7 @@ export class SegmentStore {
   async *withPrefix(segment: number, prefix: string, snapshot: StoreSnapshot): AsyncGenerator<Entry> {
     const directory = await this.directory('p', segment, snapshot);
     const end = prefixEnd(prefix);
-    for (const block of await this.blocks('p', segment, directory, directory.blocksBetween(prefix, end), snapshot)) {
+    for (const block of await this.blocks('p', segment, directory.blocksBetween(prefix, end), snapshot)) {
       const entries: Entry[] = [];
       scanBlock(block, (term, start, stop) => {
         if (term >= end) return false;
@@ -121,7 +137,7 @@ export class SegmentStore {
     const reversedSuffix = reversedBinary(suffix);
     const end = prefixEnd(reversedSuffix);
     const directory = await this.directory('r', segment, snapshot);
-    for (const block of await this.blocks('r', segment, directory, directory.blocksBetween(reversedSuffix, end), snapshot)) {
+    for (const block of await this.blocks('r', segment, directory.blocksBetween(reversedSuffix, end), snapshot)) {
       const entries: Entry[] = [];
       scanBlock(block, (reversed, start, stop) => {
         if (reversed >= end) return false;
@@ -137,25 +153,25 @@ export class SegmentStore {
    * each term's lists concatenate). Stops early, returning false, when `stop()` says so.
    */
   async merge(run: readonly SegmentInfo[], into: number, snapshot: StoreSnapshot, stop: () => boolean): Promise<boolean> {
-    const { searchPost, searchRev } = this.access.spaces;
     return (
-      (await this.mergeKeyspace(searchPost, run, into, snapshot, stop, concatPostings)) &&
-      (await this.mergeKeyspace(searchRev, run, into, snapshot, stop, concatPostings))
+      (await this.mergeKeyspace('p', run, into, snapshot, stop, concatPostings)) &&
+      (await this.mergeKeyspace('r', run, into, snapshot, stop, concatPostings))
     );
   }
 
   /** A k-way merge of the segments' blocks in term order, synchronous but for reading the next block. */
   private async mergeKeyspace(
-    space: Space,
+    kind: Kind,
     run: readonly SegmentInfo[],
     into: number,
     snapshot: StoreSnapshot,
     stop: () => boolean,
     combine: (values: Buffer[]) => Uint8Array,
   ): Promise<boolean> {
-    const cursors = run.map((segment) => new BlockCursor(space.iterator({ ...segmentRange(segment.id), snapshot })));
-    let ops: IndexBatchOp[] = [];
-    const writer = new BlockWriter((first, block) => ops.push({ type: 'put', sublevel: space, key: segmentKey(into, first), value: block }));
+    const space = kind === 'p' ? this.access.spaces.searchPost : this.access.spaces.searchRev;
+    const open = (key: Buffer, sealed: Buffer): Buffer => this.access.sealer.open(sealed, key);
+    const cursors = run.map((segment) => new BlockCursor(space.iterator({ ...segmentRange(segment.id), snapshot }), open));
+    const out = this.blockSink(kind, into);
     try {
       await Promise.all(cursors.map((cursor) => cursor.fill()));
       for (;;) {
@@ -173,51 +189,78 @@ export class SegmentStore {
             cursor.advance();
           }
         }
-        writer.add(smallest, combine(values));
+        out.writer.add(smallest, combine(values));
         const drained = cursors.filter((cursor) => cursor.drained());
         if (drained.length) {
           if (stop()) return false;
           await Promise.all(drained.map((cursor) => cursor.fill()));
         }
-        if (ops.length >= WRITE_BATCH_BLOCKS) {
-          await this.access.batch(ops);
-          ops = [];
-        }
+        await out.flushFull();
       }
-      writer.end();
-      if (ops.length) await this.access.batch(ops);
+      await out.end();
       return true;
     } finally {
       await Promise.all(cursors.map((cursor) => cursor.close()));
     }
   }
 
-  private async writeBlocks(space: Space, segment: number, entries: Iterable<Entry>): Promise<void> {
-    let ops: IndexBatchOp[] = [];
-    const writer = new BlockWriter((first, block) => ops.push({ type: 'put', sublevel: space, key: segmentKey(segment, first), value: block }));
+  private async writeBlocks(kind: Kind, segment: number, entries: Iterable<Entry>): Promise<void> {
+    const out = this.blockSink(kind, segment);
     for (const [term, value] of entries) {
-      writer.add(term, value);
-      if (ops.length >= WRITE_BATCH_BLOCKS) {
-        await this.access.batch(ops);
-        ops = [];
-      }
+      out.writer.add(term, value);
+      await out.flushFull();
     }
-    writer.end();
-    if (ops.length) await this.access.batch(ops);
+    await out.end();
   }
 
-  private async blocks(kind: 'p' | 'r', segment: number, directory: BlockDirectory, indexes: readonly number[], snapshot: StoreSnapshot): Promise<Buffer[]> {
+  /**
+   * Where a segment's blocks go: numbered, sealed, written in batches; `end` writes the last ones
+   * and the segment's directory (the first term of each block).
+   */
+  private blockSink(kind: Kind, segment: number): { writer: BlockWriter; flushFull(): Promise<void>; end(): Promise<void> } {
+    const space = kind === 'p' ? this.access.spaces.searchPost : this.access.spaces.searchRev;
+    const { sealer } = this.access;
+    const directory = new ByteWriter(1024);
+    let blocks = 0;
+    let ops: IndexBatchOp[] = [];
+    const writer = new BlockWriter((first, block) => {
+      const key = blockKey(segment, blocks++);
+      ops.push({ type: 'put', sublevel: space, key, value: sealer.seal(block, key, UNCOMPRESSED) });
+      directory.binary(first);
+    });
+    const write = async (): Promise<void> => {
+      if (!ops.length) return;
+      const batch = ops;
+      ops = [];
+      await this.access.batch(batch);
+    };
+    return {
+      writer,
+      flushFull: async () => {
+        if (ops.length >= WRITE_BATCH_BLOCKS) await write();
+      },
+      end: async () => {
+        writer.end();
+        const key = directoryKey(kind, segment);
+        const encoded = new ByteWriter(directory.length + 8);
+        encoded.varint(blocks);
+        encoded.append(directory.view());
+        ops.push({ type: 'put', sublevel: this.access.spaces.searchDir, key, value: sealer.seal(encoded.toBuffer(), key, UNCOMPRESSED) });
+        await write();
+      },
+    };
+  }
+
+  private async blocks(kind: Kind, segment: number, indexes: readonly number[], snapshot: StoreSnapshot): Promise<Buffer[]> {
     if (!indexes.length) return [];
     const space = kind === 'p' ? this.access.spaces.searchPost : this.access.spaces.searchRev;
-    const values = await space.getMany(
-      indexes.map((at) => segmentKey(segment, directory.firstTerms[at]!)),
-      { snapshot },
-    );
-    return values.map((value) => value ?? Buffer.alloc(0));
+    const keys = indexes.map((at) => blockKey(segment, at));
+    const values = await space.getMany(keys, { snapshot });
+    return values.map((sealed, i) => (sealed ? this.access.sealer.open(sealed, keys[i]!) : Buffer.alloc(0)));
   }
 
-  /** A segment's block directory, read once (keys only) and cached: segments never change. */
-  private async directory(kind: 'p' | 'r', segment: number, snapshot: StoreSnapshot): Promise<BlockDirectory> {
+  /** A segment's block directory, read once and cached: segments never change. */
+  private async directory(kind: Kind, segment: number, snapshot: StoreSnapshot): Promise<BlockDirectory> {
     const cacheKey = `${kind}${segment}`;
     const cached = this.directories.get(cacheKey);
     if (cached) {
@@ -225,13 +268,25 @@ export class SegmentStore {
       this.directories.set(cacheKey, cached);
       return cached;
     }
-    const space = kind === 'p' ? this.access.spaces.searchPost : this.access.spaces.searchRev;
-    const keys = await space.keys({ ...segmentRange(segment), snapshot }).all();
-    const directory = new BlockDirectory(keys.map((key) => key.toString('latin1', 4)));
+    const key = directoryKey(kind, segment);
+    const sealed = await this.access.spaces.searchDir.get(key, { snapshot });
+    const directory = new BlockDirectory(sealed ? decodeDirectory(this.access.sealer.open(sealed, key)) : []);
     this.directories.set(cacheKey, directory);
     if (this.directories.size > DIRECTORY_CACHE_SEGMENTS) this.directories.delete(this.directories.keys().next().value!);
     return directory;
   }
+}
+
+function decodeDirectory(encoded: Buffer): string[] {
+  const reader = new ByteReader(encoded);
+  const count = reader.varint();
+  const firstTerms: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const length = reader.varint();
+    firstTerms.push(encoded.toString('latin1', reader.offset, reader.offset + length));
+    reader.offset += length;
+  }
+  return firstTerms;
 }
 
 /** Reads one segment's blocks in order, a few at a time, and hands out their entries one by one. */
@@ -241,7 +296,10 @@ class BlockCursor {
   private at = 0;
   private ended = false;
 
-  constructor(private readonly iterator: { nextv(size: number): Promise<[Buffer, Buffer][]>; close(): Promise<void> }) {}
+  constructor(
+    private readonly iterator: { nextv(size: number): Promise<[Buffer, Buffer][]>; close(): Promise<void> },
+    private readonly open: (key: Buffer, sealed: Buffer) => Buffer,
+  ) {}
 
   head(): Entry | undefined {
     return this.entries[this.at];
@@ -260,7 +318,7 @@ class BlockCursor {
     while (this.at >= this.entries.length) {
       if (!this.blocks.length) {
         if (this.ended) return;
-        this.blocks = (await this.iterator.nextv(16)).map(([, block]) => block);
+        this.blocks = (await this.iterator.nextv(16)).map(([key, sealed]) => this.open(key, sealed));
         if (!this.blocks.length) {
           this.ended = true;
           return;

@@ -20,10 +20,15 @@
 // after the store's commit, so ingest never waits for it; its cursor makes it catch up after a crash.
 //
 //   searchMeta   'meta'                          → IndexMeta: change-feed cursor, segment list
-//   searchPost   segment(u32) + UTF-8 term       → posting list (search/postings.ts)
-//   searchRev    segment(u32) + UTF-8 term reversed → empty: terms by suffix, for `*example.com`
-//   searchDocs   block(u32)                      → sort/filter values of 1,024 messages (search/doc-values.ts)
+//   searchPost   segment(u32) + block(u32)       → sealed block of terms with their posting lists
+//                                                 (search/segments.ts, term-blocks.ts, postings.ts)
+//   searchRev    segment(u32) + block(u32)       → sealed block of reversed terms, for `*example.com`
+//   searchDir    'p'|'r' + segment(u32)          → sealed first terms of a segment's blocks
+//   searchDocs   block(u32)                      → sealed sort/filter values of 1,024 messages (search/doc-values.ts)
 //   searchFolder folderId(u32) + seq(u64)        → (docId, uid) pairs: the folder's listings by content
+//
+// With an encryption key, every index value holding words or message values is sealed like the
+// store's (without compression), and no key holds a word: the index reveals no message text.
 //
 // A message, its metadata, its listings, refs, change records, folder and counter updates are
 // written in one batch, so a crash leaves either all of them or none.
@@ -50,12 +55,13 @@ export const Sublevels = {
   searchMeta: 'searchMeta',
   searchPost: 'searchPost',
   searchRev: 'searchRev',
+  searchDir: 'searchDir',
   searchDocs: 'searchDocs',
   searchFolder: 'searchFolder',
 } as const;
 
 /** The keyspaces the search index owns (derived data, rebuilt by `coffer reindex`). */
-export const SEARCH_SUBLEVELS = ['searchMeta', 'searchPost', 'searchRev', 'searchDocs', 'searchFolder'] as const;
+export const SEARCH_SUBLEVELS = ['searchMeta', 'searchPost', 'searchRev', 'searchDir', 'searchDocs', 'searchFolder'] as const;
 export type SearchSublevelName = (typeof SEARCH_SUBLEVELS)[number];
 
 export type SublevelName = (typeof Sublevels)[keyof typeof Sublevels];

@@ -22,19 +22,24 @@ const TAG_BYTES = 16;
 const HEADER_BYTES = 1 + NONCE_BYTES + TAG_BYTES;
 const CRC_BYTES = 4;
 
+export interface SealOptions {
+  /** False for values that do not compress (the search index's varint-coded lists). Default true. */
+  compress?: boolean;
+}
+
 export interface Sealer {
   readonly encrypts: boolean;
-  seal(plain: Buffer, associated: Buffer): Buffer;
+  seal(plain: Buffer, associated: Buffer, options?: SealOptions): Buffer;
   open(sealed: Buffer, associated: Buffer): Buffer;
 }
 
 export function createSealer(key: Buffer | null, quality = 5): Sealer {
   return {
     encrypts: key !== null,
-    seal(plain, associated) {
+    seal(plain, associated, options = {}) {
       let flags = 0;
       let payload = plain;
-      if (plain.length > 64) {
+      if (plain.length > 64 && options.compress !== false) {
         const compressed = brotliCompressSync(plain, {
           params: { [constants.BROTLI_PARAM_QUALITY]: quality, [constants.BROTLI_PARAM_LGWIN]: 18, [constants.BROTLI_PARAM_SIZE_HINT]: plain.length },
         });

@@ -31,6 +31,8 @@ export type IndexBatchOp =
 
 export interface SearchAccess {
   spaces: Record<SearchSublevelName, Keyspace>;
+  /** Seals index values as the store's are (encrypted with the store's key, if any). */
+  sealer: Sealer;
   /** One atomic batch, not fsync'd: the index is derived data, and its cursor is in the same batch. */
   batch(ops: IndexBatchOp[]): Promise<void>;
   /** A consistent read view of the whole database, to be closed after use. */
@@ -212,7 +214,7 @@ export class ArchiveStore {
   /** The search index's keyspaces and a way to write them: only the indexer (search/) uses these. */
   searchAccess(): SearchAccess {
     const spaces = Object.fromEntries(SEARCH_SUBLEVELS.map((name) => [name, this.spaces[name]])) as SearchAccess['spaces'];
-    return { spaces, batch: (ops) => this.db.batch(ops), snapshot: () => this.db.snapshot() };
+    return { spaces, sealer: this.sealer, batch: (ops) => this.db.batch(ops), snapshot: () => this.db.snapshot() };
   }
 
   /** Raw access for integrity checking (verify.ts) only. */

@@ -19,6 +19,7 @@ import {
   yamlString,
   type ImportSummary,
   type RunResult,
+  type SearchJson,
   type ShowJson,
   type VerifyJson,
 } from './helpers.js';
@@ -45,6 +46,20 @@ async function storedValues(t: ExecutionContext, dataDir: string): Promise<Buffe
   await db.close();
   return values;
 }
+
+/** Every key and value of the search index's keyspaces. */
+async function indexRecords(t: ExecutionContext, dataDir: string): Promise<Buffer[]> {
+  const db = await openRawStore(t, dataDir);
+  const records: Buffer[] = [];
+  for (const space of ['searchPost', 'searchRev', 'searchDir', 'searchDocs', 'searchFolder', 'searchMeta']) {
+    for await (const [key, value] of sublevel(db, space).iterator()) records.push(key, value);
+  }
+  await db.close();
+  return records;
+}
+
+/** The words the index makes of the markers (lowercased, whole and by parts). */
+const INDEXED_WORDS = ['zanzibar', 'quokka', 'zanzibar-quokka-7731', 'marmalade', 'xylophone'];
 
 function assertCleanFailure(t: ExecutionContext, result: RunResult, pattern: RegExp): void {
   assertRefused(t, result, 1, pattern);
@@ -82,6 +97,12 @@ test('content is encrypted at rest and readable only with the right key', async 
     t.false(revealsPlaintext(value, SUBJECT_MARKER), 'subject readable in a stored value');
     t.false(revealsPlaintext(value, BODY_MARKER), 'body readable in a stored value');
   }
+  // The search index finds the message, and gives none of its words away on disk.
+  const found = await cofferJson<SearchJson>(t, ['search', 'marmalade'], { config });
+  t.is(found.total, 1);
+  const records = await indexRecords(t, dataDir);
+  t.true(records.length > 0);
+  for (const record of records) for (const word of INDEXED_WORDS) t.false(revealsPlaintext(record, word), `"${word}" readable in the search index`);
 
   // No key configured at all (same data directory, through $COFFER_DATA).
   assertCleanFailure(t, await runCoffer(['stats'], { dataDir }), /encrypt[\s\S]*keyFile|keyFile[\s\S]*encrypt/i);
@@ -119,4 +140,7 @@ test('positive control: without a key the same message is recoverable from the s
     'the check used on the encrypted store can find the body in an unencrypted one',
   );
   t.true(values.some((value) => revealsPlaintext(value, SUBJECT_MARKER)));
+  t.is((await cofferJson<SearchJson>(t, ['search', 'marmalade'], { dataDir })).total, 1);
+  const records = await indexRecords(t, dataDir);
+  for (const word of INDEXED_WORDS) t.true(records.some((record) => revealsPlaintext(record, word)), `the same check finds "${word}" in a plain index`);
 });
