@@ -19,6 +19,7 @@ import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { writeAmplified, writeMbox, type CorpusInfo } from './corpus.js';
+import type { SearchRequest, SearchResponse } from '../src/search/search.js';
 import { cached, parseJson, percentile } from './common.js';
 import { machine, machineBusySeconds, ROOT, round, snapshotDist, waitIdle } from './machine.js';
 
@@ -410,32 +411,8 @@ function baselineMain(options: Options): string {
 
 // --- 3: Coffer queries in process -----------------------------------------------------------------
 
-/**
- * The contract of `coffer.search` agreed for issue 4 (src/app.ts), declared here so that a build
- * without it (`--main` of an older commit) is reported instead of failing the run.
- */
-interface SearchRequest {
-  query: string;
-  limit?: number;
-  since?: Date;
-  before?: Date;
-  archive?: string;
-  folder?: string;
-  user?: string;
-}
-interface SearchHit {
-  archive: string;
-  folder: string;
-  uid: number;
-  date: string | null;
-  from: string;
-  to: string;
-  subject: string;
-}
-interface SearchResponse {
-  total: number;
-  results: SearchHit[];
-}
+// The types of `coffer.search` (type-only: the code run is the snapshot's, loaded at run time, so
+// that a build without it, a `--main` of an older commit, is reported instead of failing the run).
 type SearchFn = (request: SearchRequest) => Promise<SearchResponse>;
 
 interface QueryRun {
