@@ -1,7 +1,9 @@
-// Small helpers the benchmark scripts share: cached corpora, percentiles, the CLI's JSON output.
+// Small helpers the benchmark scripts share: options, cached corpora, percentiles, the CLI's JSON
+// output.
 // No side effects on import.
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /** Bump when the corpus generators change, so cached corpora are rebuilt. */
 export const CORPUS_VERSION = 1;
@@ -49,4 +51,21 @@ export function parseJson(stdout: string): unknown {
     }
   }
   return undefined;
+}
+
+type OptionSpecs = NonNullable<ParseArgsConfig['options']>;
+
+/** A benchmark's `--options` (node:util's parseArgs); anything else prints the usage and exits 2. */
+export function benchOptions<T extends OptionSpecs>(argv: string[], specs: T, usage: string) {
+  try {
+    return parseArgs({ args: argv, options: specs, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n${usage}`);
+    process.exit(2);
+  }
+}
+
+/** A numeric option's value, or its default when absent. */
+export function numberOption(value: string | boolean | undefined, fallback: number): number {
+  return typeof value === 'string' ? Number(value) : fallback;
 }

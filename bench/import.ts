@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { corpusFiles, splitPostmark, writeAmplified, writeEmlDir, writeMbox, type CorpusInfo } from './corpus.js';
-import { cached, parseJson } from './common.js';
+import { benchOptions, cached, numberOption, parseJson } from './common.js';
 import { machine, machineBusySeconds, ROOT, round, snapshotDist, waitIdle } from './machine.js';
 
 const TIME = '/usr/bin/time';
@@ -84,41 +84,33 @@ interface Scenario {
   problems: string[];
 }
 
-function parseArgs(argv: string[]): Options {
+function parseOptions(argv: string[]): Options {
+  const values = benchOptions(
+    argv,
+    {
+      amplified: { type: 'string' },
+      'skip-amplified': { type: 'boolean' },
+      notmuch: { type: 'boolean' },
+      work: { type: 'string' },
+      out: { type: 'string' },
+      timeout: { type: 'string' },
+      'wait-idle': { type: 'string' },
+      main: { type: 'string' },
+    },
+    'usage: node --import=tsx bench/import.ts [--amplified N] [--skip-amplified] [--notmuch]\n' +
+      '                                          [--work DIR] [--out FILE] [--timeout SECONDS]\n' +
+      '                                          [--wait-idle SECONDS] [--main dist/main.js]\n',
+  );
   const options: Options = {
-    amplified: 100_000,
-    skipAmplified: false,
-    notmuch: false,
-    work: join(ROOT, 'bench', '.work'),
-    out: join(ROOT, 'bench', 'results', 'import.json'),
-    timeoutSeconds: 3600,
-    waitIdleSeconds: 120,
-    main: undefined,
+    amplified: numberOption(values.amplified, 100_000),
+    skipAmplified: values['skip-amplified'] === true,
+    notmuch: values.notmuch === true,
+    work: resolve(values.work ?? join(ROOT, 'bench', '.work')),
+    out: resolve(values.out ?? join(ROOT, 'bench', 'results', 'import.json')),
+    timeoutSeconds: numberOption(values.timeout, 3600),
+    waitIdleSeconds: numberOption(values['wait-idle'], 120),
+    main: values.main === undefined ? undefined : resolve(values.main),
   };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = (): string => {
-      const next = argv[++i];
-      if (next === undefined) throw new Error(`${arg} needs a value`);
-      return next;
-    };
-    if (arg === '--amplified') options.amplified = Number(value());
-    else if (arg === '--skip-amplified') options.skipAmplified = true;
-    else if (arg === '--notmuch') options.notmuch = true;
-    else if (arg === '--work') options.work = resolve(value());
-    else if (arg === '--out') options.out = resolve(value());
-    else if (arg === '--timeout') options.timeoutSeconds = Number(value());
-    else if (arg === '--wait-idle') options.waitIdleSeconds = Number(value());
-    else if (arg === '--main') options.main = resolve(value());
-    else {
-      process.stderr.write(
-        'usage: node --import=tsx bench/import.ts [--amplified N] [--skip-amplified] [--notmuch]\n' +
-          '                                          [--work DIR] [--out FILE] [--timeout SECONDS]\n' +
-          '                                          [--wait-idle SECONDS] [--main dist/main.js]\n',
-      );
-      process.exit(2);
-    }
-  }
   if (!Number.isInteger(options.amplified) || options.amplified <= 0) throw new Error('--amplified needs a positive integer');
   return options;
 }
@@ -445,7 +437,7 @@ function printTable(scenarios: Scenario[], notmuch: NotmuchResult | undefined): 
 
 
 async function main(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
+  const options = parseOptions(process.argv.slice(2));
   await mkdir(options.work, { recursive: true });
   let main = options.main;
   main ??= await snapshotDist(options.work, 'dist-snapshot');

@@ -20,7 +20,7 @@ import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { writeAmplified, writeMbox, type CorpusInfo } from './corpus.js';
 import type { SearchRequest, SearchResponse } from '../src/search/search.js';
-import { cached, parseJson, percentile } from './common.js';
+import { benchOptions, cached, numberOption, parseJson, percentile } from './common.js';
 import { machine, machineBusySeconds, ROOT, round, snapshotDist, waitIdle } from './machine.js';
 
 /**
@@ -100,47 +100,39 @@ interface Options {
   waitIdleSeconds: number;
 }
 
-function parseArgs(argv: string[]): Options {
+function parseOptions(argv: string[]): Options {
+  const values = benchOptions(
+    argv,
+    {
+      messages: { type: 'string' },
+      'skip-notmuch': { type: 'boolean' },
+      'skip-baseline': { type: 'boolean' },
+      runs: { type: 'string' },
+      'query-budget': { type: 'string' },
+      main: { type: 'string' },
+      'no-build': { type: 'boolean' },
+      work: { type: 'string' },
+      out: { type: 'string' },
+      timeout: { type: 'string' },
+      'wait-idle': { type: 'string' },
+    },
+    'usage: node --import=tsx bench/search.ts [--messages N] [--skip-notmuch] [--skip-baseline] [--runs R]\n' +
+      '                                          [--query-budget S] [--main dist/main.js] [--no-build]\n' +
+      '                                          [--work DIR] [--out FILE] [--timeout S] [--wait-idle S]\n',
+  );
   const options: Options = {
-    messages: 0,
-    skipNotmuch: false,
-    skipBaseline: false,
-    runs: 30,
-    queryBudgetSeconds: 60,
-    main: undefined,
-    build: true,
-    work: join(ROOT, 'bench', '.work'),
-    out: undefined,
-    timeoutSeconds: 3600,
-    waitIdleSeconds: 120,
+    messages: numberOption(values.messages, 0),
+    skipNotmuch: values['skip-notmuch'] === true,
+    skipBaseline: values['skip-baseline'] === true,
+    runs: numberOption(values.runs, 30),
+    queryBudgetSeconds: numberOption(values['query-budget'], 60),
+    main: values.main === undefined ? undefined : resolve(values.main),
+    build: values['no-build'] !== true,
+    work: resolve(values.work ?? join(ROOT, 'bench', '.work')),
+    out: values.out === undefined ? undefined : resolve(values.out),
+    timeoutSeconds: numberOption(values.timeout, 3600),
+    waitIdleSeconds: numberOption(values['wait-idle'], 120),
   };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = (): string => {
-      const next = argv[++i];
-      if (next === undefined) throw new Error(`${arg} needs a value`);
-      return next;
-    };
-    if (arg === '--messages') options.messages = Number(value());
-    else if (arg === '--skip-notmuch') options.skipNotmuch = true;
-    else if (arg === '--skip-baseline') options.skipBaseline = true;
-    else if (arg === '--runs') options.runs = Number(value());
-    else if (arg === '--query-budget') options.queryBudgetSeconds = Number(value());
-    else if (arg === '--main') options.main = resolve(value());
-    else if (arg === '--no-build') options.build = false;
-    else if (arg === '--work') options.work = resolve(value());
-    else if (arg === '--out') options.out = resolve(value());
-    else if (arg === '--timeout') options.timeoutSeconds = Number(value());
-    else if (arg === '--wait-idle') options.waitIdleSeconds = Number(value());
-    else {
-      process.stderr.write(
-        'usage: node --import=tsx bench/search.ts [--messages N] [--skip-notmuch] [--skip-baseline] [--runs R]\n' +
-          '                                          [--query-budget S] [--main dist/main.js] [--no-build]\n' +
-          '                                          [--work DIR] [--out FILE] [--timeout S] [--wait-idle S]\n',
-      );
-      process.exit(2);
-    }
-  }
   if (!Number.isInteger(options.messages) || options.messages < 0) throw new Error('--messages needs an integer ≥ 0');
   if (!Number.isInteger(options.runs) || options.runs < 1) throw new Error('--runs needs a positive integer');
   return options;
@@ -863,7 +855,7 @@ function printReport(report: {
 }
 
 async function main(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
+  const options = parseOptions(process.argv.slice(2));
   await mkdir(options.work, { recursive: true });
   const name = options.messages === 0 ? 'corpus' : String(options.messages);
   const out = options.out ?? join(ROOT, 'bench', 'results', `search-${name}.json`);

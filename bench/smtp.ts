@@ -13,7 +13,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { createTransport } from 'nodemailer';
 import { corpusFiles, splitPostmark } from './corpus.js';
-import { percentile } from './common.js';
+import { benchOptions, numberOption, percentile } from './common.js';
 import { machine, machineBusySeconds, ROOT, round, snapshotDist, waitIdle } from './machine.js';
 
 const ENDPOINT = 'journal@bench.test';
@@ -32,41 +32,33 @@ interface Options {
   profile: string | undefined;
 }
 
-function parseArgs(argv: string[]): Options {
+function parseOptions(argv: string[]): Options {
+  const values = benchOptions(
+    argv,
+    {
+      clients: { type: 'string' },
+      passes: { type: 'string' },
+      main: { type: 'string' },
+      work: { type: 'string' },
+      out: { type: 'string' },
+      'wait-idle': { type: 'string' },
+      nagle: { type: 'boolean' },
+      profile: { type: 'string' },
+    },
+    'usage: node --import=tsx bench/smtp.ts [--clients N] [--passes N] [--work DIR] [--out FILE]\n' +
+      '                                        [--wait-idle SECONDS] [--main dist/main.js] [--nagle]\n' +
+      '                                        [--profile DIR]\n',
+  );
   const options: Options = {
-    clients: 10,
-    passes: 1,
-    main: undefined,
-    work: join(ROOT, 'bench', '.work'),
-    out: join(ROOT, 'bench', 'results', 'smtp.json'),
-    waitIdleSeconds: 120,
-    nagle: false,
-    profile: undefined,
+    clients: numberOption(values.clients, 10),
+    passes: numberOption(values.passes, 1),
+    main: values.main === undefined ? undefined : resolve(values.main),
+    work: resolve(values.work ?? join(ROOT, 'bench', '.work')),
+    out: resolve(values.out ?? join(ROOT, 'bench', 'results', 'smtp.json')),
+    waitIdleSeconds: numberOption(values['wait-idle'], 120),
+    nagle: values.nagle === true,
+    profile: values.profile === undefined ? undefined : resolve(values.profile),
   };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = (): string => {
-      const next = argv[++i];
-      if (next === undefined) throw new Error(`${arg} needs a value`);
-      return next;
-    };
-    if (arg === '--clients') options.clients = Number(value());
-    else if (arg === '--passes') options.passes = Number(value());
-    else if (arg === '--main') options.main = resolve(value());
-    else if (arg === '--work') options.work = resolve(value());
-    else if (arg === '--out') options.out = resolve(value());
-    else if (arg === '--wait-idle') options.waitIdleSeconds = Number(value());
-    else if (arg === '--nagle') options.nagle = true;
-    else if (arg === '--profile') options.profile = resolve(value());
-    else {
-      process.stderr.write(
-        'usage: node --import=tsx bench/smtp.ts [--clients N] [--passes N] [--work DIR] [--out FILE]\n' +
-          '                                        [--wait-idle SECONDS] [--main dist/main.js] [--nagle]\n' +
-          '                                        [--profile DIR]\n',
-      );
-      process.exit(2);
-    }
-  }
   if (!Number.isInteger(options.clients) || options.clients <= 0) throw new Error('--clients needs a positive integer');
   if (!Number.isInteger(options.passes) || options.passes <= 0) throw new Error('--passes needs a positive integer');
   return options;
@@ -168,7 +160,7 @@ function wireSha(message: Buffer): string {
 
 
 async function main(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
+  const options = parseOptions(process.argv.slice(2));
   await mkdir(options.work, { recursive: true });
   let entry = options.main;
   entry ??= await snapshotDist(options.work, 'dist-snapshot-smtp');
