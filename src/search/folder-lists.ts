@@ -18,14 +18,6 @@ export function folderChunkKey(folderId: number, seq: number): Buffer {
   return key;
 }
 
-export function folderPrefix(folderId: number): { gte: Buffer; lt: Buffer } {
-  const gte = Buffer.allocUnsafe(4);
-  gte.writeUInt32BE(folderId);
-  const lt = Buffer.allocUnsafe(4);
-  lt.writeUInt32BE(folderId + 1);
-  return { gte, lt };
-}
-
 /** Listings waiting for the next flush, by folder. */
 export class PendingFolderListings {
   private readonly folders = new Map<number, ByteWriter>();

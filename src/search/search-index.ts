@@ -6,8 +6,9 @@
 import type { ArchiveStore, IndexBatchOp, SearchAccess, StoreSnapshot } from '../store/store.js';
 import type { CommittedGroup, IndexPayload, Writer } from '../store/writer.js';
 import { decodeRecord, encodeRecord } from '../store/codec.js';
+import { prefixRange, u32 } from '../store/layout.js';
 import { blockKey, blockOf, DocValueBlock, DocValueCache, slotOf, type DocValues } from './doc-values.js';
-import { decodeFolderChunks, folderChunkKey, folderPrefix, FolderListingCache, PendingFolderListings, type FolderListing } from './folder-lists.js';
+import { decodeFolderChunks, folderChunkKey, FolderListingCache, PendingFolderListings, type FolderListing } from './folder-lists.js';
 import { SegmentBuilder } from './postings.js';
 import { SegmentStore, type SegmentInfo } from './segments.js';
 import { binary } from './term-blocks.js';
@@ -206,7 +207,7 @@ export class SearchIndex {
     const cached = this.folderCache.get(folderId);
     if (cached) return cached;
     const space = this.access.spaces.searchFolder;
-    const chunks = await space.iterator(folderPrefix(folderId)).all();
+    const chunks = await space.iterator(prefixRange(u32(folderId))).all();
     const listing = decodeFolderChunks(chunks.map(([, chunk]) => chunk));
     this.folderCache.set(folderId, listing);
     if (chunks.length > MAX_FOLDER_CHUNKS) {

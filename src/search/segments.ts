@@ -8,6 +8,7 @@
 //                                            contiguous range
 //   searchDir   'p'|'r' + segment(u32)     → sealed directory: the first term of every block
 // Keys hold numbers only and values are sealed (encrypted when the store is): no word is readable.
+import { prefixRange, u32 } from '../store/layout.js';
 import type { IndexBatchOp, SearchAccess, StoreSnapshot } from '../store/store.js';
 import { concatPostings, postingWithoutPositions } from './postings.js';
 import { ByteReader, ByteWriter } from './bytes.js';
@@ -43,12 +44,9 @@ function directoryKey(kind: Kind, segment: number): Buffer {
 
 const UNCOMPRESSED = { compress: false } as const;
 
-export function segmentRange(segment: number): { gte: Buffer; lt: Buffer } {
-  const gte = Buffer.allocUnsafe(4);
-  gte.writeUInt32BE(segment);
-  const lt = Buffer.allocUnsafe(4);
-  lt.writeUInt32BE(segment + 1);
-  return { gte, lt };
+/** Every key of one segment. */
+function segmentRange(segment: number): { gte: Buffer; lt: Buffer } {
+  return prefixRange(u32(segment));
 }
 
 export class SegmentStore {
