@@ -22,6 +22,7 @@ export type {
   ConfigSchema,
   ConfigSchemaOptions,
   EndpointConfig,
+  ImapConfig,
   LogLevel,
   UserConfig,
   UserRole,

@@ -243,6 +243,10 @@ export function createConfigSchema(options: ConfigSchemaOptions) {
         .object({
           starttls: hostPort.nullable().default('127.0.0.1:1143'),
           tls: hostPort.nullable().default('127.0.0.1:1993'),
+          // An audit line per message a client downloads; off for sites where that volume is unwanted.
+          auditRetrievals: z.boolean().default(true),
+          // RFC 3501 5.4: at least 30 minutes; clients re-issue IDLE every 29 minutes.
+          idleTimeout: duration.prefault('30m'),
         })
         .strict()
         .prefault({}),
@@ -274,6 +278,7 @@ export type ArchiveConfig = Config['archives'][number];
 export type UserConfig = Config['users'][number];
 export type SmtpConfig = Config['smtp'];
 export type EndpointConfig = Config['smtp']['endpoints'][number];
+export type ImapConfig = Config['imap'];
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type UserRole = (typeof USER_ROLES)[number];
 export type ArchivePermission = (typeof ARCHIVE_PERMISSIONS)[number];

@@ -1,5 +1,6 @@
 // The daemon's components beyond the control socket, in start order. Each factory receives the
 // config, the open Coffer (store + the one ingest pipeline) and the root logger.
+import { createImapComponent } from '../imap/server.js';
 import { createSmtpComponent } from '../smtp/endpoint.js';
 import { loadOrCreateCertificate } from '../tls/certificate.js';
 import type { ComponentFactory } from './serve.js';
@@ -9,4 +10,9 @@ const smtp: ComponentFactory = async ({ config, coffer, logger }) => {
   return createSmtpComponent({ config, ingest: coffer.ingest(), logger, certificate });
 };
 
-export const serveComponents: readonly ComponentFactory[] = [smtp];
+const imap: ComponentFactory = async ({ config, coffer, logger }) => {
+  const certificate = await loadOrCreateCertificate({ tls: config.tls, dataDir: config.dataDir, logger });
+  return createImapComponent({ config, store: coffer.store, index: coffer.index, logger, certificate });
+};
+
+export const serveComponents: readonly ComponentFactory[] = [smtp, imap];

@@ -13,6 +13,7 @@ import type { IngestPort } from './deliver.js';
 import { createHooks } from './hooks.js';
 import { compilePolicy, type SmtpPolicy } from './policy.js';
 import { createLoginThrottle, type LoginThrottle } from '../auth/throttle.js';
+import { splitHostPort } from '../net/address.js';
 import { settle } from './reply.js';
 import { SessionTable } from './session.js';
 
@@ -179,12 +180,4 @@ export function createSmtpComponent(options: SmtpComponentOptions): SmtpComponen
       });
     },
   };
-}
-
-/** `host:port` or `[v6]:port`, already validated by the config schema. */
-export function splitHostPort(value: string): { host: string; port: number } {
-  const bracketed = /^\[([^\]]+)\]:(\d+)$/.exec(value);
-  if (bracketed) return { host: bracketed[1]!, port: Number(bracketed[2]) };
-  const colon = value.lastIndexOf(':');
-  return { host: value.slice(0, colon), port: Number(value.slice(colon + 1)) };
 }

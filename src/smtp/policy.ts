@@ -4,6 +4,7 @@
 // while a transaction in progress keeps the policy it started with.
 import { BlockList, isIPv4 } from 'node:net';
 import type { Config } from '../config/index.js';
+import { mappedIpv4 } from '../net/address.js';
 
 type SmtpConfig = Config['smtp'];
 
@@ -74,14 +75,12 @@ function compileEndpoint(config: SmtpConfig['endpoints'][number]): EndpointPolic
   };
 }
 
-const MAPPED_V4 = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i;
-
 /**
  * A dual-stack listener reports IPv4 clients as ::ffff:a.b.c.d; administrators write IPv4 rules
  * for them, so such an address is checked as IPv4 (and, for completeness, as written).
  */
 export function isAllowed(list: BlockList, ip: string): boolean {
-  const mapped = MAPPED_V4.exec(ip)?.[1];
+  const mapped = mappedIpv4(ip);
   if (mapped !== undefined && list.check(mapped, 'ipv4')) return true;
   if (isIPv4(ip)) return list.check(ip, 'ipv4');
   try {
@@ -90,9 +89,4 @@ export function isAllowed(list: BlockList, ip: string): boolean {
     // Not an address BlockList understands (a zone id such as fe80::1%eth0): never allowed.
     return false;
   }
-}
-
-/** Plain IPv4 for IPv4-mapped IPv6 addresses, for logs and origins. */
-export function displayIp(ip: string): string {
-  return MAPPED_V4.exec(ip)?.[1] ?? ip;
 }

@@ -155,6 +155,14 @@ export class ArchiveStore {
     }
   }
 
+  /** The UIDs listed in a folder above `afterUid`, ascending; keys only, no records decoded. */
+  async folderUids(folderId: number, afterUid = 0): Promise<number[]> {
+    const uids: number[] = [];
+    const range = { gt: keys.entry(folderId, afterUid), lt: prefixRange(keys.entryPrefix(folderId)).lt };
+    for await (const key of this.spaces.entry.keys(range)) uids.push(decodeEntryKey(key).uid);
+    return uids;
+  }
+
   async getEntry(folderId: number, uid: number): Promise<EntryRecord | undefined> {
     const value = await this.spaces.entry.get(keys.entry(folderId, uid));
     return value && decodeEntry(value);
