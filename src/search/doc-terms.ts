@@ -5,6 +5,7 @@
 //   varint termCount
 //   per term: varint byteLength, UTF-8 term, varint fieldMask, varint positionCount,
 //             positionCount varints: deltas of encoded positions (fields.ts), ascending
+// The IMAP fields (imap-text.ts) only add to a term's mask: they have no positions.
 import type { SearchText } from './extract.js';
 import { encodePosition, FIELD_POSITIONS, fieldNumber, positionField } from './fields.js';
 import { ByteReader, ByteWriter } from './bytes.js';
@@ -43,12 +44,15 @@ export function encodeDocTerms(text: SearchText): Buffer {
         }) + 1;
     }
   }
+  const imap = text.imapTerms;
+  let imapOnly = 0;
+  for (const term of imap.keys()) if (!terms.has(term)) imapOnly++;
   const out = new ByteWriter(4096);
-  out.varint(terms.size);
+  out.varint(terms.size + imapOnly);
   for (const [term, positions] of terms) {
     out.utf8(term);
     // Fields are tokenized in field-number order and positions ascend within one: already sorted.
-    let mask = 0;
+    let mask = imap.get(term) ?? 0;
     for (const encoded of positions) mask |= 1 << positionField(encoded);
     out.varint(mask);
     out.varint(positions.length);
@@ -57,6 +61,12 @@ export function encodeDocTerms(text: SearchText): Buffer {
       out.varint(encoded - previous);
       previous = encoded;
     }
+  }
+  for (const [term, mask] of imap) {
+    if (terms.has(term)) continue;
+    out.utf8(term);
+    out.varint(mask);
+    out.varint(0);
   }
   return out.toBuffer();
 }

@@ -25,8 +25,16 @@ export function listingTest(matches: Matches): ListingTest {
   return (docId) => docs.has(docId);
 }
 
-export async function evaluate(index: SearchIndex, view: IndexView, query: Query): Promise<Matches> {
-  return new Evaluation(index, view).run(query);
+export interface EvaluateOptions {
+  /**
+   * How many distinct terms one wildcard, prefix, suffix or infix may stand for before the query
+   * is refused (MAX_WILDCARD_TERMS). IMAP SEARCH, which must answer whatever is asked, lifts it.
+   */
+  maxExpansion?: number;
+}
+
+export async function evaluate(index: SearchIndex, view: IndexView, query: Query, options: EvaluateOptions = {}): Promise<Matches> {
+  return new Evaluation(index, view, options.maxExpansion ?? MAX_WILDCARD_TERMS).run(query);
 }
 
 class Evaluation {
@@ -37,6 +45,7 @@ class Evaluation {
   constructor(
     private readonly index: SearchIndex,
     private readonly view: IndexView,
+    private readonly maxExpansion: number,
   ) {
     this.size = view.maxDoc + 1;
   }
@@ -128,6 +137,10 @@ class Evaluation {
         return this.suffix(match.suffix, mask);
       case 'wildcard':
         return this.wildcard(match.pattern, mask);
+      case 'term':
+        return this.term(match.term, mask);
+      case 'infix':
+        return this.expand(`*${match.infix}*`, mask, (segment) => this.index.withInfix(this.view, segment, match.infix));
     }
   }
 
@@ -194,11 +207,12 @@ class Evaluation {
     for (const segment of this.view.segments) {
       for await (const [term, posting] of termsOf(segment.id)) {
         if (!accept(term)) continue;
+        // Only words in the fields asked for count: the IMAP fields' terms are no quick-search words.
+        if (!addPostingDocs(posting, mask, docs)) continue;
         terms.add(term);
-        if (terms.size > MAX_WILDCARD_TERMS) {
-          throw new CofferError(ErrorCodes.QueryInvalid, `${pattern} matches more than ${MAX_WILDCARD_TERMS.toLocaleString('en')} different words; make it longer`);
+        if (terms.size > this.maxExpansion) {
+          throw new CofferError(ErrorCodes.QueryInvalid, `${pattern} matches more than ${this.maxExpansion.toLocaleString('en')} different words; make it longer`);
         }
-        addPostingDocs(posting, mask, docs);
       }
     }
     return docs;

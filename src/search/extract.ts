@@ -8,6 +8,7 @@ import iconv from 'iconv-lite';
 import libqp from 'libqp';
 import { decodeFileName, decodeWords } from '../mime/analyze.js';
 import { parseMimeTree, type MimeNode } from '../vendor/imap-core.js';
+import { collectImapTerms, type ImapTerms } from './imap-text.js';
 
 export interface SearchText {
   subject: string;
@@ -23,6 +24,8 @@ export interface SearchText {
   attachmentNames: string[];
   /** Text of text-like attachments (text/*, HTML as text) and of attached messages. */
   attachmentContent: string;
+  /** The terms of what IMAP SEARCH looks at (imap-text.ts): undecoded, with their IMAP field bits. */
+  imapTerms: ImapTerms;
 }
 
 /** Bound on each text field, so one huge message cannot take the memory of the ingest worker. */
@@ -49,6 +52,7 @@ export function extractSearchText(tree: MimeNode | null, raw: Buffer): SearchTex
     body: '',
     attachmentNames: [],
     attachmentContent: '',
+    imapTerms: collectImapTerms(tree, raw),
   };
   try {
     if (!tree || typeof tree !== 'object' || !tree.parsedHeader) {

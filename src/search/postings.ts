@@ -150,16 +150,21 @@ function grow(array: Int32Array, atLeast: number): Int32Array {
   return grown;
 }
 
-/** Adds to `into` every message of the posting whose field mask meets `mask`. */
-export function addPostingDocs(posting: Uint8Array, mask: number, into: Bitset): void {
+/** Adds to `into` every message of the posting whose field mask meets `mask`; false when there was none. */
+export function addPostingDocs(posting: Uint8Array, mask: number, into: Bitset): boolean {
   const reader = new ByteReader(posting);
   const count = reader.varint();
   reader.varint();
   let doc = 0;
+  let found = false;
   for (let i = 0; i < count; i++) {
     doc += reader.varint();
-    if ((reader.varint() & mask) !== 0) into.add(doc);
+    if ((reader.varint() & mask) !== 0) {
+      into.add(doc);
+      found = true;
+    }
   }
+  return found;
 }
 
 /**

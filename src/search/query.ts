@@ -5,7 +5,22 @@
 export const TEXT_FIELDS = ['body', 'subject', 'from', 'to', 'cc', 'bcc', 'acontent', 'attachment', 'messageid'] as const;
 export type TextField = (typeof TEXT_FIELDS)[number];
 
-/** How the words of a text criterion match; every string here is already normalised (normalize.ts). */
+/**
+ * What IMAP SEARCH compares, as imap-core's reference matcher sees it (imap-text.ts): the header
+ * block and the body as rebuilt from the MIME tree, undecoded; the header field names; and the
+ * undecoded values of the header fields SUBJECT, FROM, TO, CC and BCC search. Their terms are the
+ * case-folded (not otherwise normalised) runs of letters and digits of that text. Never part of
+ * `any`: the quick search looks at decoded text only.
+ */
+export const IMAP_FIELDS = ['imap-header', 'imap-body', 'imap-header-name', 'imap-subject', 'imap-from', 'imap-to', 'imap-cc', 'imap-bcc'] as const;
+export type ImapField = (typeof IMAP_FIELDS)[number];
+
+export type SearchField = TextField | ImapField;
+
+/**
+ * How the words of a text criterion match; every string here is already normalised (normalize.ts),
+ * or for the IMAP fields lowercased with String#toLowerCase (imap-text.ts).
+ */
 export type TextMatch =
   /** A word; one made of parts joined by . @ - _ / \ matches the whole or its parts in sequence. */
   | { kind: 'word'; word: string }
@@ -16,7 +31,11 @@ export type TextMatch =
   /** `Me?er`: `?` stands for exactly one letter or digit; never first or last. */
   | { kind: 'wildcard'; pattern: string }
   /** `"exact phrase"`: the words consecutively, in this order. */
-  | { kind: 'phrase'; words: string[] };
+  | { kind: 'phrase'; words: string[] }
+  /** Exactly this term, as stored (no splitting of compounds, which IMAP header names may look like). */
+  | { kind: 'term'; term: string }
+  /** Any term containing this text (IMAP SEARCH's substring match within a word). */
+  | { kind: 'infix'; infix: string };
 
 /** A date range in ms since epoch: `since` inclusive, `before` exclusive; either may be absent. */
 export interface TimeRange {
@@ -31,7 +50,7 @@ export type Query =
   | { op: 'and'; items: Query[] }
   | { op: 'or'; items: Query[] }
   | { op: 'not'; item: Query }
-  | { op: 'text'; fields: readonly TextField[] | 'any'; match: TextMatch }
+  | { op: 'text'; fields: readonly SearchField[] | 'any'; match: TextMatch }
   /** The message's own date (Date header; else when it was received). */
   | ({ op: 'date' } & TimeRange)
   /** When Coffer archived the message. */

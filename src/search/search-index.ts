@@ -15,8 +15,14 @@ import { binary } from './term-blocks.js';
 
 export type { SegmentInfo } from './segments.js';
 
+/**
+ * The index's format. 2: terms of the IMAP fields (imap-text.ts). An index of another version is
+ * dropped when opened and built again from the store, as `coffer reindex` would.
+ */
+const INDEX_VERSION = 2;
+
 interface IndexMeta {
-  version: 1;
+  version: number;
   /** Everything up to this change-feed seq, and content up to this document id, is indexed. */
   cursor: { change: number; doc: number };
   segments: SegmentInfo[];
@@ -52,7 +58,7 @@ const MAX_FOLDER_CHUNKS = 64;
 const MERGE_FACTOR = 10;
 
 function emptyMeta(): IndexMeta {
-  return { version: 1, cursor: { change: 0, doc: 0 }, segments: [], nextSegment: 1, garbage: [] };
+  return { version: INDEX_VERSION, cursor: { change: 0, doc: 0 }, segments: [], nextSegment: 1, garbage: [] };
 }
 
 export class SearchIndex {
@@ -101,7 +107,13 @@ export class SearchIndex {
   static async open(store: ArchiveStore, prepare: PrepareForIndex, options: SearchIndexOptions = {}): Promise<SearchIndex> {
     const access = store.searchAccess();
     const stored = await access.spaces.searchMeta.get(META_KEY);
-    const meta = stored ? decodeRecord<IndexMeta>(stored) : emptyMeta();
+    let meta = stored ? decodeRecord<IndexMeta>(stored) : emptyMeta();
+    if (meta.version !== INDEX_VERSION) {
+      await Promise.all(Object.values(access.spaces).map((space) => space.clear()));
+      // Segment ids are never reused (see rebuild).
+      meta = { ...emptyMeta(), nextSegment: meta.nextSegment };
+      await access.batch([{ type: 'put', sublevel: access.spaces.searchMeta, key: META_KEY, value: encodeRecord(meta) }]);
+    }
     const segments = new SegmentStore(access);
     await segments.delete(meta.garbage);
     meta.garbage = [];
@@ -197,6 +209,11 @@ export class SearchIndex {
   /** The terms (binary strings, reversed) of one segment ending with suffix, with their postings without positions. */
   withSuffix(view: IndexView, segment: number, suffix: string): AsyncIterable<[string, Buffer]> {
     return this.segments.withSuffix(segment, binary(suffix), view.snapshot);
+  }
+
+  /** The terms (binary strings, reversed) of one segment containing infix, with their postings without positions. */
+  withInfix(view: IndexView, segment: number, infix: string): AsyncIterable<[string, Buffer]> {
+    return this.segments.withInfix(segment, binary(infix), view.snapshot);
   }
 
   docValueBlocks(maxDoc: number): Promise<DocValueBlock[]> {

@@ -7,8 +7,9 @@ import { formatAddress, viewEnvelope } from '../mime/envelope-view.js';
 import type { ArchiveStore } from '../store/store.js';
 import type { FolderRecord } from '../store/records.js';
 import { mayRead, readableArchives } from './access.js';
+import type { Bitset } from './bitset.js';
 import { blockOf, slotOf } from './doc-values.js';
-import { evaluate, listingTest } from './evaluate.js';
+import { evaluate, listingTest, type EvaluateOptions } from './evaluate.js';
 import type { Query } from './query.js';
 import { parseQuickSearch } from './query-parse.js';
 import type { SearchIndex } from './search-index.js';
@@ -98,6 +99,38 @@ export async function searchFolder(index: SearchIndex, folderId: number, query: 
     const matches: number[] = [];
     for (let i = 0; i < docs.length; i++) if (docs[i]! <= view.maxDoc && test(docs[i]!, folderId, uids[i]!)) matches.push(uids[i]!);
     return matches.sort((a, b) => a - b);
+  } finally {
+    await index.release(view);
+  }
+}
+
+/** A folder's indexed listings and, per query, the messages that match it (FolderEvaluation). */
+export interface FolderEvaluation {
+  /** UID → document id, for every listing of the folder the index holds. */
+  docOf: Map<number, number>;
+  /** Per query, the matching documents (of every folder: look them up through docOf). */
+  matches: Bitset[];
+}
+
+/**
+ * Evaluates queries on message criteria only (text, size, dates; no UID or listing criteria) in
+ * one view of the index, with the folder's listings from the same view: the building blocks IMAP
+ * SEARCH combines with what only it knows (imap/search.ts).
+ */
+export async function evaluateInFolder(index: SearchIndex, folderId: number, queries: readonly Query[], options: EvaluateOptions = {}): Promise<FolderEvaluation> {
+  await index.ready();
+  const view = index.acquire();
+  try {
+    const matches: Bitset[] = [];
+    for (const query of queries) {
+      const result = await evaluate(index, view, query, options);
+      if (result.kind !== 'docs') throw new CofferError(ErrorCodes.InvalidArgument, 'evaluateInFolder takes message criteria only');
+      matches.push(result.docs);
+    }
+    const { docs, uids } = await index.folderListing(folderId);
+    const docOf = new Map<number, number>();
+    for (let i = 0; i < docs.length; i++) if (docs[i]! <= view.maxDoc) docOf.set(uids[i]!, docs[i]!);
+    return { docOf, matches };
   } finally {
     await index.release(view);
   }

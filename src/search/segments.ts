@@ -12,7 +12,7 @@ import { prefixRange, u32 } from '../store/layout.js';
 import type { IndexBatchOp, SearchAccess, StoreSnapshot } from '../store/store.js';
 import { concatPostings, postingWithoutPositions } from './postings.js';
 import { ByteReader, ByteWriter } from './bytes.js';
-import { BlockDirectory, BlockWriter, findInBlock, prefixEnd, reversedBinary, scanBlock } from './term-blocks.js';
+import { BLOCK_TARGET_BYTES, BlockDirectory, BlockWriter, findInBlock, prefixEnd, reversedBinary, scanBlock } from './term-blocks.js';
 
 export interface SegmentInfo {
   id: number;
@@ -24,6 +24,14 @@ export interface SegmentInfo {
 type Entry = [term: string, posting: Buffer];
 
 const WRITE_BATCH_BLOCKS = 64;
+/** Blocks read at a time by a scan of a whole dictionary (infix). */
+const SCAN_BATCH_BLOCKS = 128;
+/**
+ * Memory for segments' term texts (infix search), about a third of their reversed dictionaries'
+ * bytes. Segments beyond it are scanned block by block.
+ */
+const TERM_TEXT_CACHE_BYTES = 64 * 1024 * 1024;
+const TERM_SEPARATOR = '\n';
 const DIRECTORY_CACHE_SEGMENTS = 256;
 
 type Kind = 'p' | 'r';
@@ -51,6 +59,8 @@ function segmentRange(segment: number): { gte: Buffer; lt: Buffer } {
 
 export class SegmentStore {
   private readonly directories = new Map<string, BlockDirectory>();
+  /** Term texts of segments (infix), least recently used first. */
+  private readonly termTexts = new Map<number, CachedTermText>();
 
   constructor(private readonly access: SearchAccess) {}
 
@@ -78,6 +88,7 @@ export class SegmentStore {
       await this.access.batch((['p', 'r'] as const).map((kind) => ({ type: 'del', sublevel: searchDir, key: directoryKey(kind, segment) })));
       this.directories.delete(`p${segment}`);
       this.directories.delete(`r${segment}`);
+      this.termTexts.delete(segment);
     }
   }
 
@@ -92,6 +103,7 @@ export class SegmentStore {
 
   clearCache(): void {
     this.directories.clear();
+    this.termTexts.clear();
   }
 
   /** A term's posting list in each segment (undefined where it does not occur). */
@@ -144,6 +156,81 @@ export class SegmentStore {
       });
       yield* entries;
     }
+  }
+
+  /**
+   * Entries of one segment whose term contains `infix` (binary string), from the reversed
+   * dictionary (reversed terms, postings without positions). The blocks to read are found in the
+   * segment's term text (TermText, cached); where that is too large to cache, every block is read
+   * and one whose bytes do not hold the (reversed) infix at all is skipped without being decoded.
+   */
+  async *withInfix(segment: number, infix: string, snapshot: StoreSnapshot): AsyncGenerator<Entry> {
+    const reversedInfix = reversedBinary(infix);
+    const needle = Buffer.from(reversedInfix, 'latin1');
+    const termText = await this.termText(segment, snapshot);
+    const indexes = termText ? termText.blocksContaining(reversedInfix) : undefined;
+    const count = indexes ? indexes.length : (await this.directory('r', segment, snapshot)).firstTerms.length;
+    for (let first = 0; first < count; first += SCAN_BATCH_BLOCKS) {
+      const batch = indexes ? indexes.slice(first, first + SCAN_BATCH_BLOCKS) : Array.from({ length: Math.min(SCAN_BATCH_BLOCKS, count - first) }, (_, i) => first + i);
+      for (const block of await this.blocks('r', segment, batch, snapshot)) {
+        if (block.indexOf(needle) === -1) continue;
+        const entries: Entry[] = [];
+        scanBlock(block, (reversed, start, stop) => {
+          if (reversed.includes(reversedInfix)) entries.push([reversed, block.subarray(start, stop)]);
+        });
+        yield* entries;
+      }
+    }
+  }
+
+  /** A segment's term text, built on first use and kept while the cache has room; undefined when it has none. */
+  private async termText(segment: number, snapshot: StoreSnapshot): Promise<TermText | undefined> {
+    let cached = this.termTexts.get(segment);
+    if (cached) {
+      // Most recently used last.
+      this.termTexts.delete(segment);
+      this.termTexts.set(segment, cached);
+    } else {
+      const directory = await this.directory('r', segment, snapshot);
+      // Too large to keep (terms are about a third of a dictionary's bytes): not worth building.
+      if (directory.firstTerms.length * BLOCK_TARGET_BYTES > 2 * TERM_TEXT_CACHE_BYTES) return undefined;
+      const entry: CachedTermText = { text: this.buildTermText(segment, directory.firstTerms.length, snapshot), bytes: 0 };
+      cached = entry;
+      this.termTexts.set(segment, entry);
+      try {
+        entry.bytes = (await entry.text).bytes;
+      } catch (err) {
+        if (this.termTexts.get(segment) === entry) this.termTexts.delete(segment);
+        throw err;
+      }
+      // Least recently used out first; the newest stays whatever its size.
+      let total = 0;
+      for (const { bytes } of this.termTexts.values()) total += bytes;
+      for (const [oldest, { bytes }] of this.termTexts) {
+        if (total <= TERM_TEXT_CACHE_BYTES || oldest === segment) break;
+        this.termTexts.delete(oldest);
+        total -= bytes;
+      }
+    }
+    return cached.text;
+  }
+
+  private async buildTermText(segment: number, count: number, snapshot: StoreSnapshot): Promise<TermText> {
+    const parts: string[] = [];
+    const blockStarts = new Uint32Array(count);
+    let length = 0;
+    for (let first = 0; first < count; first += SCAN_BATCH_BLOCKS) {
+      const indexes = Array.from({ length: Math.min(SCAN_BATCH_BLOCKS, count - first) }, (_, i) => first + i);
+      (await this.blocks('r', segment, indexes, snapshot)).forEach((block, i) => {
+        blockStarts[first + i] = length;
+        scanBlock(block, (reversed) => {
+          parts.push(reversed);
+          length += reversed.length + 1;
+        });
+      });
+    }
+    // A separator no needle is looked for across: a match over it only makes a block be read.
+    return new TermText(parts.join(TERM_SEPARATOR) + TERM_SEPARATOR, blockStarts);
   }
 
   /**
@@ -272,6 +359,50 @@ export class SegmentStore {
     this.directories.set(cacheKey, directory);
     if (this.directories.size > DIRECTORY_CACHE_SEGMENTS) this.directories.delete(this.directories.keys().next().value!);
     return directory;
+  }
+}
+
+/**
+ * A segment's reversed terms (binary strings) in one string, each followed by TERM_SEPARATOR, with
+ * where each block's first term starts: which blocks hold a term containing some text is then one
+ * native string search away, instead of reading the whole dictionary.
+ */
+interface CachedTermText {
+  text: Promise<TermText>;
+  /** Its size once built (0 while building). */
+  bytes: number;
+}
+
+class TermText {
+  constructor(
+    readonly text: string,
+    readonly blockStarts: Uint32Array,
+  ) {}
+
+  get bytes(): number {
+    return this.text.length + this.blockStarts.byteLength;
+  }
+
+  /** Indexes of the blocks with a term containing `needle`, ascending. */
+  blocksContaining(needle: string): number[] {
+    const blocks: number[] = [];
+    const { text, blockStarts } = this;
+    let from = 0;
+    for (;;) {
+      const at = text.indexOf(needle, from);
+      if (at === -1) return blocks;
+      let low = 0;
+      let high = blockStarts.length - 1;
+      while (low < high) {
+        const middle = (low + high + 1) >>> 1;
+        if (blockStarts[middle]! <= at) low = middle;
+        else high = middle - 1;
+      }
+      blocks.push(low);
+      // The block is read whole: look on from the next one.
+      if (low + 1 >= blockStarts.length) return blocks;
+      from = blockStarts[low + 1]!;
+    }
   }
 }
 

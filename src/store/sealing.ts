@@ -12,7 +12,8 @@
 // another key) could otherwise still decode into plausible wrong values.
 // Encrypted values need none: the GCM tag authenticates them.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { brotliCompressSync, brotliDecompressSync, constants, crc32 } from 'node:zlib';
+import { promisify } from 'node:util';
+import { brotliCompressSync, brotliDecompress, brotliDecompressSync, constants, crc32 } from 'node:zlib';
 import { CofferError, ErrorCodes } from '../errors.js';
 
 const COMPRESSED = 1;
@@ -31,6 +32,14 @@ export interface Sealer {
   readonly encrypts: boolean;
   seal(plain: Buffer, associated: Buffer, options?: SealOptions): Buffer;
   open(sealed: Buffer, associated: Buffer): Buffer;
+  /** open(), with decompression on libuv's thread pool: for large values read in bulk (IMAP FETCH). */
+  openAsync(sealed: Buffer, associated: Buffer): Promise<Buffer>;
+}
+
+const brotliDecompressAsync = promisify(brotliDecompress);
+
+function decompressFailed(err: unknown): CofferError {
+  return new CofferError(ErrorCodes.StoreCorrupt, 'compressed value cannot be decompressed', { cause: err });
 }
 
 export function createSealer(key: Buffer | null, quality = 5): Sealer {
@@ -61,39 +70,46 @@ export function createSealer(key: Buffer | null, quality = 5): Sealer {
       return Buffer.concat([Buffer.of(flags | ENCRYPTED), nonce, cipher.getAuthTag(), encrypted]);
     },
     open(sealed, associated) {
-      const flags = sealed[0];
-      if (flags === undefined || flags > (COMPRESSED | ENCRYPTED)) {
-        throw new CofferError(ErrorCodes.StoreCorrupt, 'stored value has an unknown format');
+      const { payload, compressed } = unwrap(sealed, associated, key);
+      if (!compressed) return payload;
+      try {
+        return brotliDecompressSync(payload);
+      } catch (err) {
+        throw decompressFailed(err);
       }
-      let payload = sealed.subarray(1);
-      if (!(flags & ENCRYPTED)) {
-        if (sealed.length < 1 + CRC_BYTES) throw new CofferError(ErrorCodes.StoreCorrupt, 'stored value is truncated');
-        payload = sealed.subarray(1, sealed.length - CRC_BYTES);
-        if (checksum(payload, associated) !== sealed.readUInt32BE(sealed.length - CRC_BYTES)) {
-          throw new CofferError(ErrorCodes.StoreCorrupt, 'stored value fails its checksum (damaged)');
-        }
-      } else {
-        if (!key) throw new CofferError(ErrorCodes.KeyMissing, 'stored value is encrypted and no encryption key is configured');
-        if (sealed.length < HEADER_BYTES) throw new CofferError(ErrorCodes.StoreCorrupt, 'encrypted value is truncated');
-        const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(1, 1 + NONCE_BYTES));
-        decipher.setAAD(associated);
-        decipher.setAuthTag(sealed.subarray(1 + NONCE_BYTES, HEADER_BYTES));
-        try {
-          payload = Buffer.concat([decipher.update(sealed.subarray(HEADER_BYTES)), decipher.final()]);
-        } catch (err) {
-          throw new CofferError(ErrorCodes.StoreCorrupt, 'encrypted value failed authentication (damaged, or wrong key)', { cause: err });
-        }
-      }
-      if (flags & COMPRESSED) {
-        try {
-          return brotliDecompressSync(payload);
-        } catch (err) {
-          throw new CofferError(ErrorCodes.StoreCorrupt, 'compressed value cannot be decompressed', { cause: err });
-        }
-      }
-      return payload;
+    },
+    async openAsync(sealed, associated) {
+      const { payload, compressed } = unwrap(sealed, associated, key);
+      return compressed ? brotliDecompressAsync(payload).catch((err: unknown) => Promise.reject(decompressFailed(err))) : payload;
     },
   };
+}
+
+/** Checks (or decrypts and authenticates) a sealed value: its payload, still compressed if it was. */
+function unwrap(sealed: Buffer, associated: Buffer, key: Buffer | null): { payload: Buffer; compressed: boolean } {
+  const flags = sealed[0];
+  if (flags === undefined || flags > (COMPRESSED | ENCRYPTED)) {
+    throw new CofferError(ErrorCodes.StoreCorrupt, 'stored value has an unknown format');
+  }
+  const compressed = (flags & COMPRESSED) !== 0;
+  if (!(flags & ENCRYPTED)) {
+    if (sealed.length < 1 + CRC_BYTES) throw new CofferError(ErrorCodes.StoreCorrupt, 'stored value is truncated');
+    const payload = sealed.subarray(1, sealed.length - CRC_BYTES);
+    if (checksum(payload, associated) !== sealed.readUInt32BE(sealed.length - CRC_BYTES)) {
+      throw new CofferError(ErrorCodes.StoreCorrupt, 'stored value fails its checksum (damaged)');
+    }
+    return { payload, compressed };
+  }
+  if (!key) throw new CofferError(ErrorCodes.KeyMissing, 'stored value is encrypted and no encryption key is configured');
+  if (sealed.length < HEADER_BYTES) throw new CofferError(ErrorCodes.StoreCorrupt, 'encrypted value is truncated');
+  const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(1, 1 + NONCE_BYTES));
+  decipher.setAAD(associated);
+  decipher.setAuthTag(sealed.subarray(1 + NONCE_BYTES, HEADER_BYTES));
+  try {
+    return { payload: Buffer.concat([decipher.update(sealed.subarray(HEADER_BYTES)), decipher.final()]), compressed };
+  } catch (err) {
+    throw new CofferError(ErrorCodes.StoreCorrupt, 'encrypted value failed authentication (damaged, or wrong key)', { cause: err });
+  }
 }
 
 /** CRC-32 of the record key, continued over the payload. */

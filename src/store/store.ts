@@ -197,6 +197,23 @@ export class ArchiveStore {
     return this.sealer.open(blob, sha);
   }
 
+  /** Several messages' archived bytes in two reads, decompressed off the main thread (IMAP FETCH). */
+  async readRaws(shas: readonly Buffer[]): Promise<Buffer[]> {
+    if (!shas.length) return [];
+    const values = await this.spaces.message.getMany([...shas]);
+    const blobIds = values.map((value, i) => {
+      if (!value) throw new CofferError(ErrorCodes.NotFound, `message ${shas[i]!.toString('hex')} is not stored`);
+      return keys.blob(decodeMessageValue(value).blobId);
+    });
+    const blobs = await this.spaces.blob.getMany(blobIds);
+    return Promise.all(
+      blobs.map((blob, i) => {
+        if (!blob) throw new CofferError(ErrorCodes.StoreCorrupt, `the content of message ${shas[i]!.toString('hex')} is missing`);
+        return this.sealer.openAsync(blob, shas[i]!);
+      }),
+    );
+  }
+
   /** Every folder listing of a stored message. */
   async listingsOf(sha: Buffer): Promise<Listing[]> {
     const listings: Listing[] = [];

@@ -190,7 +190,7 @@ export interface ImapServer {
 }
 
 interface CommandModule {
-  handler(this: { selected?: { readOnly: boolean } | false }, command: { command: string }, callback: (err: Error | null, response?: Record<string, unknown>) => void, next?: () => void): void;
+  handler(this: { selected?: { readOnly: boolean } | false; send: (line: string) => void }, command: { command: string }, callback: (err: Error | null, response?: Record<string, unknown>) => void, next?: () => void): void;
 }
 
 const WRITE_COMMANDS = ['store', 'uid-store', 'append', 'copy', 'move', 'expunge', 'uid-expunge', 'create', 'delete', 'rename', 'setquota', 'unsubscribe'];
@@ -208,10 +208,14 @@ function applyReadOnly(): void {
   const select = requireImapCore('commands/select.js') as CommandModule;
   const selectHandler = select.handler;
   select.handler = function (command, callback, next) {
+    // RFC 3501 7.1: PERMANENTFLAGS lists the flags a client may change for good: none here.
+    const send = this.send;
+    this.send = (line) => send.call(this, line.startsWith('* OK [PERMANENTFLAGS') ? '* OK [PERMANENTFLAGS ()] Read-only archive' : line);
     selectHandler.call(
       this,
       command,
       (err, response) => {
+        this.send = send;
         if (response?.code === 'READ-WRITE' && this.selected) {
           this.selected.readOnly = true;
           response.code = 'READ-ONLY';
@@ -251,6 +255,9 @@ export function createImapServer(options: ImapServerOptions): ImapServer {
     cert: options.cert,
     logger,
     skipFetchLog: true,
+    // For implicit TLS imap-core asks this for every client that sends SNI (every client that
+    // connects by host name) and, unset, fails the handshake. One certificate serves every name.
+    SNICallback: (_request: unknown, done: (err: null) => void) => done(null),
     id: { name: 'Coffer' },
     closeTimeout: 1000,
     ...(options.idleTimeoutMs === undefined ? {} : { idleTimeout: options.idleTimeoutMs }),

@@ -3,7 +3,8 @@
 // and open the store directly with `level` (only after the CLI has exited) to inspect or damage it.
 // Nothing here mocks Coffer: every assertion goes through the command line or the bytes on disk.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect, createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
+import { connect as connectTls, type TLSSocket } from 'node:tls';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
 import type { ExecutionContext } from 'ava';
 import { Level } from 'level';
+import { hashPassword } from '../../src/auth/password.js';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MAIN = join(REPO, 'src', 'main.ts');
@@ -73,7 +75,10 @@ export async function cofferJson<T>(t: ExecutionContext, args: readonly string[]
   return JSON.parse(result.stdout.toString('utf8')) as T;
 }
 
-export async function tempDir(t: ExecutionContext, prefix: string): Promise<string> {
+/** What tempDir and startDaemon need of a test: a test's `t`, or a registry a `test.after.always` hook drains. */
+export type Teardown = Pick<ExecutionContext, 'teardown'>;
+
+export async function tempDir(t: Teardown, prefix: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), `coffer-e2e-${prefix}-`));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   return dir;
@@ -318,6 +323,8 @@ export async function waitForPort(port: number, what: string, exited: () => stri
 export interface RunningDaemon {
   child: ChildProcess;
   done: Promise<RunResult>;
+  /** What the daemon has written to stdout so far (its JSON log), while it runs. */
+  stdout: () => string;
   /** The result once the daemon has exited, else undefined. */
   result: () => RunResult | undefined;
   /** Why it exited (code and output), for waitForPort, else undefined. */
@@ -325,17 +332,286 @@ export interface RunningDaemon {
 }
 
 /** `coffer serve --config <file>`, killed at teardown if the test did not stop it. */
-export function startDaemon(t: ExecutionContext, config: string): RunningDaemon {
+export function startDaemon(t: Teardown, config: string): RunningDaemon {
   const child = spawnCoffer(['serve'], { config });
   let result: RunResult | undefined;
   const done = finished(child).then((r) => (result = r));
+  const out: Buffer[] = [];
+  child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
   t.teardown(() => {
     if (result === undefined) child.kill('SIGKILL');
   });
   return {
     child,
     done,
+    stdout: () => Buffer.concat(out).toString('utf8'),
     result: () => result,
     exitReason: () => (result ? `code ${String(result.code)}: ${result.stderr}${result.stdout.toString().slice(-2000)}` : undefined),
   };
+}
+
+/** Polls `check` every `intervalMs` until it holds; throws naming `what` after `timeoutMs`. */
+export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000, intervalMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await sleep(intervalMs);
+  }
+}
+
+/** The JSON lines of a daemon's stdout (pino), skipping anything that is not a JSON object. */
+export function logLines(stdout: string): Record<string, unknown>[] {
+  const lines: Record<string, unknown>[] = [];
+  for (const line of stdout.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      lines.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // a line cut by the read: not a log record yet
+    }
+  }
+  return lines;
+}
+
+// --- external programs ---------------------------------------------------------------------------
+
+export interface ProgramResult extends RunResult {
+  /** True when the program was killed because it outlived its time limit. */
+  timedOut: boolean;
+}
+
+/** Runs a program (mbsync, python3, ...) to completion, killing it after `timeoutMs`. */
+export function runProgram(command: string, args: readonly string[], options: { timeoutMs: number; cwd?: string; env?: NodeJS.ProcessEnv }): Promise<ProgramResult> {
+  const child = spawn(command, args, { cwd: options.cwd ?? REPO, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, options.timeoutMs);
+  return finished(child).then(
+    (result) => {
+      clearTimeout(timer);
+      return { ...result, timedOut };
+    },
+    (err: unknown) => {
+      clearTimeout(timer);
+      throw err;
+    },
+  );
+}
+
+// --- IMAP ------------------------------------------------------------------------------------------
+
+/** Fast scrypt parameters for test users: the tests log in often (production uses the defaults). */
+export function testPasswordHash(password: string): Promise<string> {
+  return hashPassword(password, { N: 1024, r: 8, p: 1 });
+}
+
+export interface ImapReply {
+  /** OK, NO or BAD. */
+  status: string;
+  /** What the tagged response's [brackets] hold ("READ-ONLY", "CANNOT", ...), '' when none. */
+  code: string;
+  /** The tagged line without its CRLF. */
+  line: string;
+  /** Untagged responses and continuation requests that came before it (literals included, latin1, CRLF removed). */
+  untagged: string[];
+  /** Every response for this command as received, bytes exact. */
+  raw: Buffer[];
+}
+
+/** Where a complete IMAP response (literals included) ends in `buffer`, or 0 when it is not complete yet. */
+function responseEnd(buffer: Buffer): number {
+  let position = 0;
+  for (;;) {
+    const eol = buffer.indexOf('\r\n', position);
+    if (eol < 0) return 0;
+    const literal = /\{(\d+)\+?\}$/.exec(buffer.toString('latin1', position, eol));
+    if (!literal) return eol + 2;
+    position = eol + 2 + Number(literal[1]);
+    if (position > buffer.length) return 0;
+  }
+}
+
+export function imapQuote(value: string): string {
+  return `"${value.replace(/["\\]/g, '\\$&')}"`;
+}
+
+export interface ImapConnectOptions {
+  /** Implicit TLS (the tls listener) or plain text (the starttls listener). */
+  tls: boolean;
+  /** SNI host name sent in the TLS handshake (Node sends none for an IP address). */
+  servername?: string;
+  /** Source address, e.g. 127.0.0.2, so per-address login throttling can be told apart. */
+  localAddress?: string;
+  timeoutMs?: number;
+}
+
+/**
+ * A raw IMAP client for tests that need exact responses: tagged commands, literals, STARTTLS,
+ * every read bounded by a timeout. Certificates are not verified (the daemon's is self-signed).
+ */
+export class ImapTestClient {
+  greeting = '';
+  private buffer = Buffer.alloc(0);
+  private wake: (() => void) | undefined;
+  private ended = false;
+  private tags = 0;
+  private closedPromise: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private socket: Socket | TLSSocket,
+    private readonly timeoutMs: number,
+  ) {
+    this.attach(socket);
+  }
+
+  static async connect(port: number, options: ImapConnectOptions): Promise<ImapTestClient> {
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    const target = { host: '127.0.0.1', port, ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }) };
+    const socket = options.tls
+      ? connectTls({ ...target, rejectUnauthorized: false, ...(options.servername === undefined ? {} : { servername: options.servername }) })
+      : connect(target);
+    await ImapTestClient.established(socket, options.tls ? 'secureConnect' : 'connect', timeoutMs);
+    const client = new ImapTestClient(socket, timeoutMs);
+    client.greeting = (await client.next()).toString('latin1').trimEnd();
+    return client;
+  }
+
+  private static established(socket: Socket, event: 'connect' | 'secureConnect', timeoutMs: number): Promise<void> {
+    return new Promise((resolvePromise, reject) => {
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`no ${event} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      socket.once(event, () => {
+        clearTimeout(timer);
+        socket.removeAllListeners('error');
+        resolvePromise();
+      });
+      socket.once('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+    });
+  }
+
+  private attach(socket: Socket): void {
+    this.socket = socket;
+    socket.on('data', (chunk: Buffer) => {
+      this.buffer = Buffer.concat([this.buffer, chunk]);
+      this.wake?.();
+    });
+    // A reset after BYE or a failed handshake: the reader sees `ended` and says what it had.
+    socket.on('error', () => undefined);
+    this.closedPromise = new Promise((resolvePromise) =>
+      socket.once('close', () => {
+        this.ended = true;
+        this.wake?.();
+        resolvePromise();
+      }),
+    );
+  }
+
+  /** Resolves when the server has closed the connection (bounded by the caller). */
+  closed(): Promise<void> {
+    return this.closedPromise;
+  }
+
+  /** The next complete response: a tagged or untagged line with its literals, or a continuation request. */
+  async next(timeoutMs = this.timeoutMs): Promise<Buffer> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const end = responseEnd(this.buffer);
+      if (end > 0) {
+        const response = this.buffer.subarray(0, end);
+        this.buffer = this.buffer.subarray(end);
+        return response;
+      }
+      const pending = JSON.stringify(this.buffer.toString('latin1').slice(0, 300));
+      if (this.ended) throw new Error(`the server closed the connection; unread: ${pending}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no complete IMAP response within ${timeoutMs} ms; unread: ${pending}`);
+      await new Promise<void>((resolvePromise) => {
+        const timer = setTimeout(resolvePromise, left);
+        this.wake = () => {
+          clearTimeout(timer);
+          this.wake = undefined;
+          resolvePromise();
+        };
+      });
+    }
+  }
+
+  /** Reads responses until one matches `pattern` (e.g. an unsolicited `* BYE`). */
+  async waitFor(pattern: RegExp, timeoutMs = this.timeoutMs): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const response = (await this.next(Math.max(1, deadline - Date.now()))).toString('latin1');
+      if (pattern.test(response)) return response;
+    }
+  }
+
+  /**
+   * Sends a tagged command and reads until its tagged reply. With `literal`, the command must end
+   * with `{<length>}`: the literal is sent after the server's continuation request (a server that
+   * answers the command instead of asking for the literal gets nothing more).
+   */
+  async command(text: string, options: { literal?: Buffer; timeoutMs?: number } = {}): Promise<ImapReply> {
+    const tag = `T${++this.tags}`;
+    this.socket.write(`${tag} ${text}\r\n`);
+    let literal = options.literal;
+    const untagged: string[] = [];
+    const raw: Buffer[] = [];
+    for (;;) {
+      const response = await this.next(options.timeoutMs);
+      raw.push(response);
+      const text = response.toString('latin1').replace(/\r\n$/, '');
+      if (text.startsWith(`${tag} `)) {
+        const parsed = /^\S+ (\S+)(?: \[([^\]]*)\])?/.exec(text);
+        return { status: parsed?.[1] ?? '', code: parsed?.[2] ?? '', line: text, untagged, raw };
+      }
+      if (literal !== undefined && text.startsWith('+')) {
+        this.socket.write(Buffer.concat([literal, Buffer.from('\r\n')]));
+        literal = undefined;
+        continue;
+      }
+      untagged.push(text);
+    }
+  }
+
+  async login(user: string, password: string): Promise<ImapReply> {
+    return this.command(`LOGIN ${imapQuote(user)} ${imapQuote(password)}`);
+  }
+
+  /** STARTTLS, then the TLS handshake on the same socket. */
+  async starttls(): Promise<ImapReply> {
+    const reply = await this.command('STARTTLS');
+    if (reply.status !== 'OK') return reply;
+    const plain = this.socket;
+    plain.removeAllListeners('data');
+    plain.removeAllListeners('close');
+    const secure = connectTls({ socket: plain, rejectUnauthorized: false });
+    await ImapTestClient.established(secure, 'secureConnect', this.timeoutMs);
+    this.attach(secure);
+    return reply;
+  }
+
+  /** LIST "" "*": each mailbox's name (as sent, modified UTF-7) and attributes. */
+  async list(): Promise<{ reply: ImapReply; mailboxes: { name: string; flags: string[] }[] }> {
+    const reply = await this.command('LIST "" "*"');
+    const mailboxes = reply.untagged.flatMap((line) => {
+      const match = /^\* LIST \(([^)]*)\) (?:"[^"]*"|NIL) (?:"((?:[^"\\]|\\.)*)"|(\S+))$/.exec(line);
+      if (!match) return [];
+      const name = match[2] !== undefined ? match[2].replace(/\\(.)/g, '$1') : (match[3] ?? '');
+      return [{ name, flags: match[1] ? match[1].split(' ') : [] }];
+    });
+    return { reply, mailboxes };
+  }
+
+  /** LOGOUT if still connected, then closes the socket. */
+  async close(): Promise<void> {
+    if (!this.ended) await this.command('LOGOUT', { timeoutMs: 2000 }).catch(() => undefined);
+    this.socket.destroy();
+  }
 }

@@ -40,10 +40,18 @@ export function createOnFetch(context: ImapContext) {
     const batches: number[][] = [];
     for (let i = 0; i < uids.length; i += batchSize) batches.push(uids.slice(i, i + batchSize));
 
-    let next = batches.length ? load(context.store, mailbox, batches[0]!, needsContent) : null;
+    // The next batch is read while this one is written; its failure surfaces when it is awaited
+    // (the catch only keeps it from counting as unhandled in the meantime).
+    const prefetch = (b: number): Promise<LoadedMessage[]> | null => {
+      if (b >= batches.length) return null;
+      const loading = load(context.store, mailbox, batches[b]!, needsContent);
+      loading.catch(() => undefined);
+      return loading;
+    };
+    let next = prefetch(0);
     for (let b = 0; b < batches.length; b++) {
       const messages = await next!;
-      next = b + 1 < batches.length ? load(context.store, mailbox, batches[b + 1]!, needsContent) : null;
+      next = prefetch(b + 1);
       for (const message of messages) {
         if (session.socket.destroyed) return true;
         const imapMessage = {
@@ -61,7 +69,7 @@ export function createOnFetch(context: ImapContext) {
         const values = options.query.map((item, i) => (whole[i] ? wholeMessageValue(item, message.raw!) : computed[section++]));
         const response = session.formatResponse('FETCH', message.uid, { query: options.query, values });
         await write(session, needsContent && response ? compileResponseStream(response) : response);
-        if (retrieves) context.audit.messageRetrieved(who, selected, message.uid);
+        if (retrieves) context.audit.messageRetrieved(who, { archive: selected.archive, folder: selected.folder }, message.uid);
       }
     }
     return true;
@@ -85,7 +93,7 @@ async function load(store: ArchiveStore, folderId: number, uids: number[], withC
   const entries = await store.getEntries(uids.map((uid) => ({ folderId, uid })));
   const present = entries.flatMap((entry, i) => (entry ? [{ uid: uids[i]!, entry }] : []));
   const metas = await store.getMessages(present.map(({ entry }) => entry.sha));
-  const raws = withContent ? await Promise.all(present.map(({ entry }) => store.readRaw(entry.sha))) : [];
+  const raws = withContent ? await store.readRaws(present.map(({ entry }) => entry.sha)) : [];
   return present.flatMap(({ uid, entry }, i) => {
     const meta = metas[i];
     return meta ? [{ uid, entry, meta, raw: raws[i] ?? null }] : [];

@@ -19,7 +19,7 @@ export function createOnOpen(context: ImapContext) {
     const uidList = await context.store.folderUids(folder.id);
     const highest = uidList.at(-1) ?? 0;
     state.selected = { folderId: folder.id, archive: mailbox.archive, folder: folder.path.join('/') };
-    context.audit.folderOpened(context.sessions.identity(session), state.selected);
+    context.audit.folderOpened(context.sessions.identity(session), { archive: mailbox.archive, folder: state.selected.folder });
     return { _id: folder.id, uidList, uidValidity: folder.uidValidity, uidNext: Math.max(folder.uidNext, highest + 1), modifyIndex: highest };
   };
 }

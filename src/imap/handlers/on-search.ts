@@ -3,7 +3,7 @@
 import { isCofferError, ErrorCodes } from '../../errors.js';
 import type { ImapSession } from '../../vendor/imap-core.js';
 import type { ImapContext } from '../context.js';
-type ImapSearchTerm = unknown; const searchMailbox = async (..._a: unknown[]): Promise<number[]> => [];
+import { searchMailbox, type ImapSearchTerm } from '../search.js';
 
 export function createOnSearch(context: ImapContext) {
   return async (mailbox: number, options: { query: unknown[] }, session: ImapSession): Promise<{ uidList: number[] | string }> => {

@@ -240,7 +240,7 @@ function terms(query: Query): string[] {
       if (match.kind === 'suffix') return [match.suffix];
       if (match.kind === 'wildcard') return [match.pattern];
       // A phrase of fewer than two words should have been a word (or an error): fail the check.
-      return match.words.length > 1 ? match.words : [''];
+      return match.kind === 'phrase' && match.words.length > 1 ? match.words : [''];
     }
     default:
       return [];
