@@ -277,3 +277,10 @@ export function compileResponseStream(response: unknown): NodeJS.ReadableStream 
   const handler = requireImapCore('handler/imap-handler.js') as { compileStream(response: unknown): NodeJS.ReadableStream };
   return handler.compileStream(response);
 }
+
+/** An untagged response without streams (metadata FETCH), compiled to its wire bytes without the final CRLF. */
+export function compileResponse(response: unknown): Buffer {
+  const handler = requireImapCore('handler/imap-handler.js') as { compiler(response: unknown): Buffer | string };
+  const compiled = handler.compiler(response);
+  return typeof compiled === 'string' ? Buffer.from(compiled, 'binary') : compiled;
+}

@@ -20,7 +20,7 @@ test('CLI commands run through the daemon; reload refuses a broken file; SIGTERM
   const config = join(dir, 'coffer.yaml');
   // A free port, not the default 2525, so that nothing else on the machine can be in the way.
   const port = await freePort();
-  const goodConfig = `dataDir: ${JSON.stringify(dataDir)}\narchives:\n  - name: alice\n    address: alice@example.com\nsmtp:\n  listen: ["127.0.0.1:${port}"]\n`;
+  const goodConfig = `dataDir: ${JSON.stringify(dataDir)}\narchives:\n  - name: alice\n    address: alice@example.com\nimap: { starttls: null, tls: null }\nsmtp:\n  listen: ["127.0.0.1:${port}"]\n`;
   await writeFile(config, goodConfig);
   await writeFiles(join(dir, 'mail'), { 'a.eml': cleanMessage(1), 'b.eml': cleanMessage(2), 'c.eml': cleanMessage(3) });
 

@@ -30,7 +30,7 @@ test('a full disk answers 451, never 250, and delivery resumes once there is spa
   const config = join(dir, 'coffer.yaml');
   await writeFile(
     config,
-    [`dataDir: ${JSON.stringify(join(volume, 'data'))}`, 'archives:', '  - name: journal', 'smtp:', `  listen: ["127.0.0.1:${port}"]`, '  endpoints:', '    - address: journal@archive.test', '      archive: journal', ''].join('\n'),
+    [`dataDir: ${JSON.stringify(join(volume, 'data'))}`, 'archives:', '  - name: journal', 'imap: { starttls: null, tls: null }', 'smtp:', `  listen: ["127.0.0.1:${port}"]`, '  endpoints:', '    - address: journal@archive.test', '      archive: journal', ''].join('\n'),
   );
   const daemon = startDaemon(t, config);
   await waitForPort(port, 'coffer serve', daemon.exitReason);

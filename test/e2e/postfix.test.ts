@@ -118,6 +118,7 @@ test('a real Postfix with always_bcc delivers journal copies that land in the ri
       '    address: carol@example.org',
       '  - name: dave',
       '    address: dave@example.org',
+      'imap: { starttls: null, tls: null }',
       'smtp:',
       `  listen: ["127.0.0.1:${cofferPort}"]`,
       '  endpoints:',

@@ -12,7 +12,7 @@ test('SIGHUP applies new archive addresses to the routing of the next message', 
   const config = join(dir, 'coffer.yaml');
   const port = await freePort();
   const yaml = (archives: string): string =>
-    [`dataDir: ${JSON.stringify(join(dir, 'data'))}`, 'archives:', '  - name: journal', archives, 'smtp:', `  listen: ["127.0.0.1:${port}"]`, '  endpoints:', '    - address: journal@archive.test', '      archive: journal', ''].join('\n');
+    [`dataDir: ${JSON.stringify(join(dir, 'data'))}`, 'archives:', '  - name: journal', archives, 'imap: { starttls: null, tls: null }', 'smtp:', `  listen: ["127.0.0.1:${port}"]`, '  endpoints:', '    - address: journal@archive.test', '      archive: journal', ''].join('\n');
   await writeFile(config, yaml(''));
   const daemon = startDaemon(t, config);
   await waitForPort(port, 'coffer serve', daemon.exitReason);

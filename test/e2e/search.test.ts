@@ -23,6 +23,7 @@ async function setUp(t: import('ava').ExecutionContext): Promise<{ dir: string; 
       'users:',
       '  - { name: alice, passwordHash: "scrypt$x", archives: { alice: read } }',
       '  - { name: audrey, passwordHash: "scrypt$x", role: auditor }',
+      'imap: { starttls: null, tls: null }',
       'smtp:',
       `  listen: ["127.0.0.1:${port}"]`,
       '  endpoints: [{ address: journal@archive.test, archive: journal, acceptAnyRecipient: true }]',

@@ -21,6 +21,7 @@ test('an import through the daemon and SMTP deliveries run side by side', async 
       `dataDir: ${JSON.stringify(join(dir, 'data'))}`,
       'archives:',
       '  - name: journal',
+      'imap: { starttls: null, tls: null }',
       'smtp:',
       `  listen: ["127.0.0.1:${port}"]`,
       '  endpoints:',

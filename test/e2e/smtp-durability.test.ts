@@ -56,6 +56,7 @@ test('every message acknowledged with 250 survives kill -9 of the daemon, exactl
       '    address: bob@example.com',
       '  - name: carol',
       '    address: carol@example.com',
+      'imap: { starttls: null, tls: null }',
       'smtp:',
       `  listen: ["127.0.0.1:${port}"]`,
       '  endpoints:',

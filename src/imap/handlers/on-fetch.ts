@@ -5,13 +5,14 @@
 // taken by the connection's stream (backpressure), while the next batch is read from the store.
 import type { EntryRecord, MessageMeta } from '../../store/records.js';
 import type { ArchiveStore } from '../../store/store.js';
-import { compileResponseStream, type FetchOptions, type FetchQueryItem, type ImapSession } from '../../vendor/imap-core.js';
+import { compileResponse, compileResponseStream, type FetchOptions, type FetchQueryItem, type ImapSession } from '../../vendor/imap-core.js';
 import type { ImapContext } from '../context.js';
 import { ARCHIVE_FLAGS } from '../flags.js';
 
 /** Listings read per store round trip: metadata is small, whole messages are not. */
 const METADATA_BATCH = 256;
 const CONTENT_BATCH = 16;
+const CRLF = Buffer.from('\r\n');
 
 interface LoadedMessage {
   uid: number;
@@ -52,6 +53,8 @@ export function createOnFetch(context: ImapContext) {
     for (let b = 0; b < batches.length; b++) {
       const messages = await next!;
       next = prefetch(b + 1);
+      // Metadata responses of a batch go out as one write (one TLS record, not one per message).
+      const compiled: Buffer[] = [];
       for (const message of messages) {
         if (session.socket.destroyed) return true;
         const imapMessage = {
@@ -68,9 +71,13 @@ export function createOnFetch(context: ImapContext) {
         let section = 0;
         const values = options.query.map((item, i) => (whole[i] ? wholeMessageValue(item, message.raw!) : computed[section++]));
         const response = session.formatResponse('FETCH', message.uid, { query: options.query, values });
-        await write(session, needsContent && response ? compileResponseStream(response) : response);
+        if (!response) continue;
+        if (needsContent) await write(session, compileResponseStream(response));
+        else compiled.push(compileResponse(response), CRLF);
         if (retrieves) context.audit.messageRetrieved(who, { archive: selected.archive, folder: selected.folder }, message.uid);
       }
+      // The connection appends the last CRLF itself.
+      if (compiled.length) await write(session, { compiled: Buffer.concat(compiled.slice(0, -1)) });
     }
     return true;
   };
