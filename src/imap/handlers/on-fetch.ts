@@ -69,7 +69,7 @@ export function createOnFetch(context: ImapContext) {
         };
         const computed = sections.length ? session.getQueryResponse(sections, imapMessage, { acceptUTF8Enabled }) : [];
         let section = 0;
-        const values = options.query.map((item, i) => (whole[i] ? wholeMessageValue(item, message.raw!) : computed[section++]));
+        const values = options.query.map((item, i) => literalSafe(item, whole[i] ? wholeMessageValue(item, message.raw!) : computed[section++]));
         const response = session.formatResponse('FETCH', message.uid, { query: options.query, values });
         if (!response) continue;
         if (needsContent) await write(session, compileResponseStream(response));
@@ -86,6 +86,15 @@ export function createOnFetch(context: ImapContext) {
 /** BODY[], BODY.PEEK[] and RFC822: the whole message, served from the archived bytes. */
 function isWholeMessage(item: FetchQueryItem): boolean {
   return item.item === 'rfc822' || (item.item === 'body' && item.path === '' && item.type === 'content');
+}
+
+/**
+ * imap-core's stream compiler declares a Buffer literal's length as the length of its UTF-8
+ * decoding: for 8-bit text that is fewer than its bytes, and the client reads a corrupt stream.
+ * A binary (latin1) string has one character per byte and is written back byte for byte.
+ */
+function literalSafe(item: FetchQueryItem, value: unknown): unknown {
+  return item.isLiteral && Buffer.isBuffer(value) ? value.toString('latin1') : value;
 }
 
 function wholeMessageValue(item: FetchQueryItem, raw: Buffer): Buffer {

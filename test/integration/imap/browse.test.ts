@@ -2,7 +2,8 @@
 // STATUS, and FETCH of every data item, with bytes compared to what was archived.
 import test from 'ava';
 import { message } from '../../unit/helpers.js';
-import { startImap } from './harness.js';
+import { ImapTestClient } from '../../e2e/helpers.js';
+import { PASSWORD, startImap } from './harness.js';
 
 test('the own archive is at the top with INBOX, other readable archives under Other Archives', async (t) => {
   const h = await startImap(t);
@@ -72,4 +73,68 @@ test('SELECT and EXAMINE are read-only; FETCH serves metadata and the archived b
 
   const examined = await bob.mailboxOpen('INBOX', { readOnly: true });
   t.true(examined.readOnly);
+});
+
+test('body sections, RFC822.* and partial fetches are the exact slices of the archived message', async (t) => {
+  const h = await startImap(t);
+  const header = 'From: a@example.com\r\nTo: bob@example.com\r\nSubject: sections\r\nX-Extra: yes\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=zz\r\n';
+  const partHeader = 'Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n';
+  const body = `--zz\r\n${partHeader}\r\nGrüße, part one\r\n--zz\r\nContent-Type: text/html\r\n\r\n<p>two</p>\r\n--zz--\r\n`;
+  const raw = Buffer.from(`${header}\r\n${body}`);
+  await h.put('bob', ['Inbox'], raw);
+  const bob = await h.client('bob');
+  await bob.mailboxOpen('INBOX');
+  const message = await bob.fetchOne('1', {
+    bodyParts: ['TEXT', '1', '1.MIME', '2'],
+    headers: ['subject', 'x-extra'],
+  });
+  if (!message) return t.fail('no FETCH answer');
+  const parts = message.bodyParts!;
+  t.is(parts.get('text')?.toString(), body);
+  t.is(parts.get('1')?.toString(), 'Grüße, part one');
+  t.is(parts.get('1.mime')?.toString(), `${partHeader}\r\n`);
+  t.is(parts.get('2')?.toString(), '<p>two</p>');
+  t.is(message.headers?.toString(), 'Subject: sections\r\nX-Extra: yes\r\n\r\n');
+
+  // What ImapFlow cannot ask for, asked on a raw connection; each literal must be exactly its slice.
+  const client = await ImapTestClient.connect(h.tlsPort, { tls: true });
+  t.teardown(() => client.close());
+  t.is((await client.login('bob', PASSWORD)).status, 'OK');
+  t.is((await client.command('EXAMINE INBOX')).status, 'OK');
+  const expectLiteral = async (item: string, answer: string, expected: Buffer): Promise<void> => {
+    const reply = await client.command(`FETCH 1 (${item})`);
+    const response = Buffer.concat(reply.raw.slice(0, -1));
+    const head = Buffer.from(`* 1 FETCH (${answer} {${expected.length}}\r\n`);
+    t.deepEqual(response.subarray(0, head.length).toString('latin1'), head.toString('latin1'), item);
+    t.true(response.subarray(head.length, head.length + expected.length).equals(expected), item);
+  };
+  const headerEnd = raw.indexOf('\r\n\r\n') + 4;
+  await expectLiteral('BODY.PEEK[HEADER.FIELDS.NOT (X-Extra Subject)]', 'BODY[HEADER.FIELDS.NOT (X-Extra Subject)]', Buffer.from('From: a@example.com\r\nTo: bob@example.com\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=zz\r\n\r\n'));
+  await expectLiteral('BODY.PEEK[HEADER]', 'BODY[HEADER]', raw.subarray(0, headerEnd));
+  await expectLiteral('RFC822.HEADER', 'RFC822.HEADER', raw.subarray(0, headerEnd));
+  await expectLiteral('RFC822.TEXT', 'RFC822.TEXT', raw.subarray(headerEnd));
+  await expectLiteral('RFC822', 'RFC822', raw);
+  // A partial names only its origin in the answer (RFC 3501 7.4.2) and carries exactly those bytes.
+  await expectLiteral('BODY.PEEK[]<10.25>', 'BODY[]<10>', raw.subarray(10, 35));
+});
+
+test('a large message is served whole, byte for byte', async (t) => {
+  const h = await startImap(t);
+  // 4.7 MB of base64 lines: larger than any socket buffer, so it goes out in many writes.
+  const line = Buffer.alloc(57, 7).toString('base64');
+  const lines = Array.from({ length: 60_000 }, (_, i) => `${line.slice(0, 60)}${String(i % 10)}${line.slice(61)}`);
+  const raw = Buffer.from(`From: a@example.com\r\nTo: bob@example.com\r\nSubject: big\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n${lines.join('\r\n')}\r\n`);
+  await h.put('bob', ['Inbox'], raw);
+  // A raw client: ImapFlow takes tens of seconds to assemble a literal this large.
+  const client = await ImapTestClient.connect(h.tlsPort, { tls: true, timeoutMs: 60_000 });
+  t.teardown(() => client.close());
+  t.is((await client.login('bob', PASSWORD)).status, 'OK');
+  t.is((await client.command('EXAMINE INBOX')).status, 'OK');
+  const reply = await client.command('UID FETCH 1 (BODY.PEEK[])');
+  t.is(reply.status, 'OK');
+  const response = Buffer.concat(reply.raw.slice(0, -1));
+  const head = Buffer.from(`* 1 FETCH (BODY[] {${raw.length}}\r\n`);
+  t.is(response.subarray(0, head.length).toString('latin1'), head.toString('latin1'));
+  t.true(response.subarray(head.length, head.length + raw.length).equals(raw));
+  t.is(response.subarray(head.length + raw.length).toString('latin1'), ' UID 1)\r\n');
 });
