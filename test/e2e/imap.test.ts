@@ -125,7 +125,7 @@ async function aliceFolders(): Promise<Record<string, Buffer[]>> {
     ],
     Projects: [Buffer.from(cleanMessage(20))],
     'Projects/Q1': [Buffer.from(cleanMessage(21)), Buffer.from('Subject: Q1 note\nMessage-ID: <q1-note@example.com>\n\nNo line break at the end')],
-    Réunions: [crlf('From: Fanny <fanny@example.fr>', 'Subject: =?utf-8?q?R=C3=A9union_d=27=C3=A9quipe?=', 'Date: Thu, 4 Jan 2024 08:00:00 +0000', 'Message-ID: <reunion-1@example.fr>', 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8', '', 'Ordre du jour.', '')],
+    Réunions: [crlf('From: Fanny <fanny@example.fr>', 'Subject: =?utf-8?q?R=C3=A9union_d=27=C3=A9quipe?=', 'Date: Thu, 4 Jan 2024 08:00:00 +0000', 'Message-ID: <reunion-1@example.fr>', 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8', '', 'Ordre du jour : café, thé, Grüße (UTF-8, 8 bits).', '')],
     'Archive/2019': [Buffer.from(cleanMessage(22))],
   };
 }
