@@ -5,6 +5,7 @@ import type { Config } from '../config/index.js';
 import type { SearchIndex } from '../search/search-index.js';
 import type { ArchiveStore } from '../store/store.js';
 import type { ImapAudit } from './audit.js';
+import type { MetadataCache } from './metadata-cache.js';
 import type { ImapSessions } from './sessions.js';
 
 export interface ImapContext {
@@ -15,4 +16,6 @@ export interface ImapContext {
   sessions: ImapSessions;
   audit: ImapAudit;
   throttle: LoginThrottle;
+  /** Compiled ENVELOPE/BODYSTRUCTURE of recently fetched messages, shared by all sessions. */
+  metadataCache: MetadataCache;
 }

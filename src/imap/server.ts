@@ -21,9 +21,13 @@ import { createOnOpen } from './handlers/on-open.js';
 import { createOnSearch } from './handlers/on-search.js';
 import { createOnStatus } from './handlers/on-status.js';
 import { createOnSubscribe } from './handlers/on-subscribe.js';
+import { MetadataCache } from './metadata-cache.js';
 import { createArchiveNotifier, type ArchiveNotifier } from './notifier.js';
 import { ImapSessions } from './sessions.js';
 import { settle } from './settle.js';
+
+/** About 40,000 messages' ENVELOPE and BODYSTRUCTURE text (metadata-cache.ts). */
+const METADATA_CACHE_BYTES = 32 * 1024 * 1024;
 
 export interface ImapComponentOptions {
   config: Config;
@@ -49,6 +53,7 @@ export function createImapComponent(options: ImapComponentOptions): ImapComponen
     sessions: new ImapSessions(logger),
     audit: createImapAudit(options.logger, () => config.imap.auditRetrievals),
     throttle: options.throttle ?? createLoginThrottle(),
+    metadataCache: new MetadataCache(METADATA_CACHE_BYTES),
   };
   const hooks = adaptHooks(context, logger);
   const listeners: { kind: 'starttls' | 'tls'; server: ImapServer; port: number }[] = [];

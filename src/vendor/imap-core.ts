@@ -284,3 +284,16 @@ export function compileResponse(response: unknown): Buffer {
   const compiled = handler.compiler(response);
   return typeof compiled === 'string' ? Buffer.from(compiled, 'binary') : compiled;
 }
+
+/** imap-core's compiler for one response value, exactly as it would write it inside a response. */
+export function compileValue(value: unknown): string {
+  const handler = requireImapCore('handler/imap-handler.js') as { compiler(response: unknown): Buffer | string };
+  const compiled = handler.compiler({ attributes: [value] });
+  return typeof compiled === 'string' ? compiled : compiled.toString('binary');
+}
+
+/** INTERNALDATE as imap-core writes it ("05-Mar-2024 16:45:03 +0000"). */
+export function formatInternalDate(date: Date): string {
+  const tools = requireImapCore('imap-tools.js') as { formatInternalDate(date: Date): string };
+  return tools.formatInternalDate(date);
+}

@@ -1,38 +1,51 @@
 // FETCH and UID FETCH. Metadata (FLAGS, INTERNALDATE, RFC822.SIZE, ENVELOPE, BODYSTRUCTURE) comes
-// from the listing and the MessageMeta stored at ingest, never from reparsing. BODY[] and RFC822
-// are the archived bytes exactly as received; other sections are cut from them by imap-core.
-// Responses go out one message at a time: the next is written only after the previous one was
-// taken by the connection's stream (backpressure), while the next batch is read from the store.
+// from the listing and the MessageMeta stored at ingest, never from reparsing, and recently used
+// ENVELOPE/BODYSTRUCTURE text from the metadata cache. BODY[] and RFC822 are the archived bytes
+// exactly as received; other sections are cut from them by imap-core. The next batch is read from
+// the store while this one is written, and each write waits until the connection has taken the
+// previous one (backpressure).
 import type { EntryRecord, MessageMeta } from '../../store/records.js';
 import type { ArchiveStore } from '../../store/store.js';
 import { compileResponse, compileResponseStream, type FetchOptions, type FetchQueryItem, type ImapSession } from '../../vendor/imap-core.js';
+import { listItems } from '../compile-structure.js';
 import type { ImapContext } from '../context.js';
 import { ARCHIVE_FLAGS } from '../flags.js';
+import type { CompiledMetadata, MetadataCache } from '../metadata-cache.js';
+import { isMetadataQuery, MetadataResponseWriter } from '../metadata-response.js';
 
 /** Listings read per store round trip: metadata is small, whole messages are not. */
-const METADATA_BATCH = 256;
-const CONTENT_BATCH = 16;
+const METADATA_BATCH = 512;
+const CONTENT_BATCH = 32;
 const CRLF = Buffer.from('\r\n');
+const FLUSH_BYTES = 256 * 1024;
+/** The items answered from a message's stored metadata rather than its listing or its bytes. */
+const STORED_METADATA_ITEMS = new Set(['rfc822.size', 'envelope', 'bodystructure']);
+const STRUCTURE_ITEMS = [{ item: 'envelope' }, { item: 'bodystructure' }] as unknown as FetchQueryItem[];
 
 interface LoadedMessage {
   uid: number;
   entry: EntryRecord;
-  meta: MessageMeta;
+  /** Absent when the metadata cache had what this FETCH needs. */
+  meta: MessageMeta | null;
+  compiled: CompiledMetadata | null;
   raw: Buffer | null;
 }
 
 export function createOnFetch(context: ImapContext) {
   return async (mailbox: number, options: FetchOptions, session: ImapSession): Promise<true> => {
-    const state = context.sessions.of(session);
-    const selected = state.selected;
+    const selected = context.sessions.of(session).selected;
     // The empty INBOX of an archive without mail, or a mailbox that is no longer selected.
     if (!selected || selected.folderId !== mailbox) return true;
     const whole = options.query.map(isWholeMessage);
+    const structure = options.query.map((item) => item.item === 'envelope' || item.item === 'bodystructure');
     const needsContent = !options.metadataOnly;
-    const sections = options.query.filter((_, i) => !whole[i]);
+    const others = options.query.filter((_, i) => !whole[i] && !structure[i]);
     const retrieves = options.query.some((item) => item.isLiteral === true);
     const who = context.sessions.identity(session);
-    const acceptUTF8Enabled = session.isUTF8Enabled();
+    const utf8 = session.isUTF8Enabled();
+    const cache = context.metadataCache;
+    // A download (BODY[] with UID or FLAGS) needs no stored metadata at all.
+    const needsMetadata = options.query.some((item) => STORED_METADATA_ITEMS.has(item.item));
 
     let uids = [...options.messages].sort((a, b) => a - b);
     // CHANGEDSINCE (RFC 7162): a message's mod-sequence is its UID, see notifier.ts.
@@ -45,42 +58,69 @@ export function createOnFetch(context: ImapContext) {
     // (the catch only keeps it from counting as unhandled in the meantime).
     const prefetch = (b: number): Promise<LoadedMessage[]> | null => {
       if (b >= batches.length) return null;
-      const loading = load(context.store, mailbox, batches[b]!, needsContent);
+      const loading = load(context.store, mailbox, batches[b]!, { content: needsContent, metadata: needsMetadata, cache, utf8 });
       loading.catch(() => undefined);
       return loading;
     };
+    const output = new ResponseBuffer(session);
+    // What clients ask for on opening a folder, written without a response tree per message.
+    const metadataWriter = isMetadataQuery(options.query) && session.selected ? new MetadataResponseWriter(options.query, session.selected.uidList) : null;
     let next = prefetch(0);
     for (let b = 0; b < batches.length; b++) {
       const messages = await next!;
       next = prefetch(b + 1);
-      // Metadata responses of a batch go out as one write (one TLS record, not one per message).
-      const compiled: Buffer[] = [];
       for (const message of messages) {
         if (session.socket.destroyed) return true;
+        if (metadataWriter) {
+          const line = metadataWriter.response({ uid: message.uid, flags: ARCHIVE_FLAGS, internalDate: message.entry.internalDate, compiled: compiledMetadata(session, message, cache, utf8) });
+          // Binary, as imap-core writes its compiled responses.
+          if (line !== null) await output.add(Buffer.from(line, 'latin1'));
+          continue;
+        }
+        const compiled = structure.some(Boolean) ? compiledMetadata(session, message, cache, utf8) : null;
         const imapMessage = {
           uid: message.uid,
           modseq: message.uid,
           flags: [...ARCHIVE_FLAGS],
           idate: new Date(message.entry.internalDate),
-          size: message.meta.size,
-          envelope: message.meta.envelope,
-          bodystructure: message.meta.bodystructure,
+          size: message.compiled?.size ?? message.meta?.size,
           ...(message.raw ? { raw: message.raw } : {}),
         };
-        const computed = sections.length ? session.getQueryResponse(sections, imapMessage, { acceptUTF8Enabled }) : [];
-        let section = 0;
-        const values = options.query.map((item, i) => literalSafe(item, whole[i] ? wholeMessageValue(item, message.raw!) : computed[section++]));
+        const computed = others.length ? session.getQueryResponse(others, imapMessage, { acceptUTF8Enabled: utf8 }) : [];
+        let other = 0;
+        const values = options.query.map((item, i) => {
+          if (whole[i]) return wholeMessageValue(item, message.raw!);
+          if (structure[i]) return [{ type: 'TEXT', value: item.item === 'envelope' ? compiled!.envelope : compiled!.bodystructure }];
+          return literalSafe(item, computed[other++]);
+        });
         const response = session.formatResponse('FETCH', message.uid, { query: options.query, values });
         if (!response) continue;
-        if (needsContent) await write(session, compileResponseStream(response));
-        else compiled.push(compileResponse(response), CRLF);
+        if (values.some(isStream)) {
+          // A body section imap-core streams: everything before it goes first.
+          await output.flush();
+          await write(session, compileResponseStream(response));
+        } else await output.add(compileResponse(response));
         if (retrieves) context.audit.messageRetrieved(who, { archive: selected.archive, folder: selected.folder }, message.uid);
       }
-      // The connection appends the last CRLF itself.
-      if (compiled.length) await write(session, { compiled: Buffer.concat(compiled.slice(0, -1)) });
+      await output.flush();
     }
     return true;
   };
+}
+
+/**
+ * ENVELOPE and BODYSTRUCTURE as written: from the cache, or built from the stored structures as
+ * imap-core's getQueryResponse prepares them (encoded words unless UTF8=ACCEPT), compiled in one
+ * pass (compile-structure.ts, without the outer parentheses that the response adds), and cached.
+ */
+function compiledMetadata(session: ImapSession, message: LoadedMessage, cache: MetadataCache, utf8: boolean): CompiledMetadata {
+  if (message.compiled) return message.compiled;
+  const meta = message.meta!;
+  const [envelope, bodystructure] = session.getQueryResponse(STRUCTURE_ITEMS, { envelope: meta.envelope, bodystructure: meta.bodystructure }, { acceptUTF8Enabled: utf8 }) as [unknown[], unknown[]];
+  const compiled = { size: meta.size, envelope: listItems(envelope), bodystructure: listItems(bodystructure) };
+  cache.set(message.entry.sha, utf8, compiled);
+  message.compiled = compiled;
+  return compiled;
 }
 
 /** BODY[], BODY.PEEK[] and RFC822: the whole message, served from the archived bytes. */
@@ -88,32 +128,72 @@ function isWholeMessage(item: FetchQueryItem): boolean {
   return item.item === 'rfc822' || (item.item === 'body' && item.path === '' && item.type === 'content');
 }
 
+function wholeMessageValue(item: FetchQueryItem, raw: Buffer): string {
+  let bytes = raw;
+  if (item.partial) {
+    const { startFrom, maxLength } = item.partial;
+    // RFC 3501 7.4.2: the response names only the origin octet, "BODY[]<0>", whatever the length asked.
+    if (Array.isArray(item.original.partial) && item.original.partial.length > 1) item.original.partial = item.original.partial.slice(0, 1);
+    bytes = raw.subarray(startFrom, maxLength ? startFrom + maxLength : undefined);
+  }
+  return bytes.toString('latin1');
+}
+
 /**
- * imap-core's stream compiler declares a Buffer literal's length as the length of its UTF-8
- * decoding: for 8-bit text that is fewer than its bytes, and the client reads a corrupt stream.
- * A binary (latin1) string has one character per byte and is written back byte for byte.
+ * imap-core's compilers declare a Buffer literal's length as the length of its UTF-8 decoding:
+ * for 8-bit text that is fewer than its bytes, and the client reads a corrupt stream. A binary
+ * (latin1) string has one character per byte and is written back byte for byte.
  */
 function literalSafe(item: FetchQueryItem, value: unknown): unknown {
   return item.isLiteral && Buffer.isBuffer(value) ? value.toString('latin1') : value;
 }
 
-function wholeMessageValue(item: FetchQueryItem, raw: Buffer): Buffer {
-  if (!item.partial) return raw;
-  const { startFrom, maxLength } = item.partial;
-  // RFC 3501 7.4.2: the response names only the origin octet, "BODY[]<0>", whatever the length asked.
-  if (Array.isArray(item.original.partial) && item.original.partial.length > 1) item.original.partial = item.original.partial.slice(0, 1);
-  return raw.subarray(startFrom, maxLength ? startFrom + maxLength : undefined);
+function isStream(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'stream';
 }
 
-async function load(store: ArchiveStore, folderId: number, uids: number[], withContent: boolean): Promise<LoadedMessage[]> {
+async function load(store: ArchiveStore, folderId: number, uids: number[], options: { content: boolean; metadata: boolean; cache: MetadataCache; utf8: boolean }): Promise<LoadedMessage[]> {
   const entries = await store.getEntries(uids.map((uid) => ({ folderId, uid })));
-  const present = entries.flatMap((entry, i) => (entry ? [{ uid: uids[i]!, entry }] : []));
-  const metas = await store.getMessages(present.map(({ entry }) => entry.sha));
-  const raws = withContent ? await store.readRaws(present.map(({ entry }) => entry.sha)) : [];
-  return present.flatMap(({ uid, entry }, i) => {
-    const meta = metas[i];
-    return meta ? [{ uid, entry, meta, raw: raws[i] ?? null }] : [];
+  const present = entries.flatMap((entry, i) => (entry ? [{ uid: uids[i]!, entry, compiled: options.cache.get(entry.sha, options.utf8) ?? null }] : []));
+  // Stored metadata only when the FETCH needs it and the cache does not have it.
+  const missing = options.metadata ? present.filter((message) => !message.compiled) : [];
+  const metas = await store.getMessages(missing.map(({ entry }) => entry.sha));
+  const metaOf = new Map(missing.map((message, i) => [message, metas[i]]));
+  const raws = options.content ? await store.readRaws(present.map(({ entry }) => entry.sha)) : [];
+  return present.flatMap((message, i) => {
+    const meta = metaOf.get(message) ?? null;
+    // A listing whose message metadata is missing (a damaged store) is skipped, as absent.
+    if (options.metadata && !message.compiled && !meta) return [];
+    return [{ ...message, meta, raw: raws[i] ?? null }];
   });
+}
+
+/**
+ * Responses are collected and written together, up to FLUSH_BYTES: one TLS record and one system
+ * call for many small responses. Each write waits until the connection has taken the previous
+ * one, so a slow client holds the server back instead of filling its memory.
+ */
+class ResponseBuffer {
+  private parts: Buffer[] = [];
+  private bytes = 0;
+
+  constructor(private readonly session: ImapSession) {}
+
+  async add(response: Buffer): Promise<void> {
+    if (this.parts.length) this.parts.push(CRLF);
+    this.parts.push(response);
+    this.bytes += response.length + 2;
+    if (this.bytes >= FLUSH_BYTES) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (!this.parts.length) return;
+    // The connection ends each written response with CRLF itself.
+    const compiled = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts);
+    this.parts = [];
+    this.bytes = 0;
+    await write(this.session, { compiled });
+  }
 }
 
 function write(session: ImapSession, response: unknown): Promise<void> {
