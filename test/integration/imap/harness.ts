@@ -5,30 +5,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
+import { testCertificate } from '../certificate.js';
 import { ImapFlow } from 'imapflow';
 import { openCoffer, type Coffer } from '../../../src/app.js';
 import { hashPassword } from '../../../src/auth/password.js';
 import { parseConfigText, type Config } from '../../../src/config/index.js';
 import { createImapComponent, type ImapComponent } from '../../../src/imap/server.js';
 import { createSilentLogger, type Logger } from '../../../src/log/logger.js';
-import { loadOrCreateCertificate, type Certificate } from '../../../src/tls/certificate.js';
 
 export const PASSWORD = 'correct horse battery staple';
 /** Fast scrypt parameters: the tests log in often; production uses DEFAULT_SCRYPT. */
 const FAST_SCRYPT = { N: 1024, r: 8, p: 1 };
-
-let sharedCertificate: Promise<Certificate> | undefined;
-function certificate(): Promise<Certificate> {
-  sharedCertificate ??= (async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'coffer-imap-cert-'));
-    try {
-      return await loadOrCreateCertificate({ dataDir: dir, logger: createSilentLogger() });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  })();
-  return sharedCertificate;
-}
 
 let sharedHash: Promise<string> | undefined;
 export function passwordHash(): Promise<string> {
@@ -78,7 +65,7 @@ export async function startImap(t: ExecutionContext, options: { yaml?: string; l
   // Port 0 is not valid in a config file (an administrator never means it); tests need it.
   const config: Config = { ...parsed, imap: { ...parsed.imap, starttls: '127.0.0.1:0', tls: '127.0.0.1:0' } };
   const coffer = await openCoffer(config);
-  const imap = createImapComponent({ config, store: coffer.store, index: coffer.index, logger: options.logger ?? createSilentLogger(), certificate: await certificate() });
+  const imap = createImapComponent({ config, store: coffer.store, index: coffer.index, logger: options.logger ?? createSilentLogger(), certificate: await testCertificate() });
   await imap.start();
   const clients: ImapFlow[] = [];
   t.teardown(async () => {

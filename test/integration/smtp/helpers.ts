@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { ExecutionContext } from 'ava';
+import { testCertificate } from '../certificate.js';
 import { createTransport } from 'nodemailer';
 import { addressBookOf } from '../../../src/app.js';
 import { parseConfigText, type Config } from '../../../src/config/index.js';
@@ -15,7 +16,6 @@ import { createLogger, createSilentLogger, type Logger } from '../../../src/log/
 import { Writable } from 'node:stream';
 import { createSmtpComponent, type SmtpComponent } from '../../../src/smtp/endpoint.js';
 import { openStore, type ArchiveStore } from '../../../src/store/store.js';
-import { loadOrCreateCertificate, type Certificate } from '../../../src/tls/certificate.js';
 
 const WAIT_MS = 15_000;
 
@@ -29,20 +29,6 @@ archives:
     address: bob@example.com
     aliases: [robert@example.com]
 `;
-
-let sharedCertificate: Promise<Certificate> | undefined;
-/** One self-signed certificate for the whole test file: generating RSA keys takes a moment. */
-function certificate(): Promise<Certificate> {
-  sharedCertificate ??= (async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'coffer-smtp-cert-'));
-    try {
-      return await loadOrCreateCertificate({ dataDir: dir, logger: createSilentLogger() });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  })();
-  return sharedCertificate;
-}
 
 export function configFrom(dir: string, yaml: string, listen = '127.0.0.1:0'): Config {
   const file = join(dir, 'coffer.yaml');
@@ -70,7 +56,7 @@ export async function startHarness(t: ExecutionContext, smtpYaml: string, option
   const config = configFrom(dir, `dataDir: ${join(dir, 'data')}\n${ARCHIVES_YAML}\n${smtpYaml}`, options.listen);
   const store = await openStore({ dataDir: config.dataDir, encryptionKey: null });
   const pipeline = createIngestPipeline({ store, addressBook: addressBookOf(config), folders: config.folders, encryptionKey: null, workers: 1 });
-  const smtp = createSmtpComponent({ config, ingest: pipeline, logger: options.logger ?? createSilentLogger(), certificate: await certificate() });
+  const smtp = createSmtpComponent({ config, ingest: pipeline, logger: options.logger ?? createSilentLogger(), certificate: await testCertificate() });
   await smtp.start();
   t.teardown(async () => {
     await smtp.stop();
