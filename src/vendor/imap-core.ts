@@ -31,10 +31,18 @@ interface MimeIndexer {
 let indexer: MimeIndexer | undefined;
 const IMAP_CORE = '@zone-eu/wildduck/imap-core/lib';
 
+const loaded = new Map<string, unknown>();
+
+/** An imap-core module, loaded once: compile helpers run per FETCH response, resolution must not. */
 function requireImapCore(path: string): unknown {
-  // Without this flag WildDuck's config loader parses our argv (--config=...) and may exit.
-  process.env.DISABLE_WILD_CONFIG = 'true';
-  return createRequire(import.meta.url)(`${IMAP_CORE}/${path}`);
+  let module = loaded.get(path);
+  if (module === undefined) {
+    // Without this flag WildDuck's config loader parses our argv (--config=...) and may exit.
+    process.env.DISABLE_WILD_CONFIG = 'true';
+    module = createRequire(import.meta.url)(`${IMAP_CORE}/${path}`) as unknown;
+    loaded.set(path, module);
+  }
+  return module;
 }
 
 /**
