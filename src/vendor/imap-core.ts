@@ -193,7 +193,7 @@ export interface ImapServer {
   listen(port: number, host: string, callback: () => void): void;
   close(callback: () => void): void;
   on(event: 'error', listener: (err: Error & { code?: string }) => void): void;
-  readonly server: { address(): unknown; once(event: 'error', listener: (err: Error) => void): void };
+  readonly server: { address(): unknown; on(event: 'connection', listener: (socket: Socket) => void): void };
   readonly connections: Set<ImapConnection>;
 }
 
@@ -272,6 +272,10 @@ export function createImapServer(options: ImapServerOptions): ImapServer {
   });
   server.notifier = options.notifier;
   Object.assign(server, options.hooks);
+  // imap-core writes a command's untagged lines and its tagged reply separately; with Nagle's
+  // algorithm the last small write waits ~40 ms for the client's delayed ACK (every SEARCH,
+  // SELECT and LOGIN did). smtp-server disables it too.
+  server.server.on('connection', (socket: Socket) => socket.setNoDelay(true));
   return server;
 }
 
