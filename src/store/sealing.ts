@@ -12,8 +12,7 @@
 // another key) could otherwise still decode into plausible wrong values.
 // Encrypted values need none: the GCM tag authenticates them.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
-import { brotliCompressSync, brotliDecompress, brotliDecompressSync, constants, crc32 } from 'node:zlib';
+import { brotliCompressSync, brotliDecompressSync, constants, crc32 } from 'node:zlib';
 import { CofferError, ErrorCodes } from '../errors.js';
 
 const COMPRESSED = 1;
@@ -32,14 +31,6 @@ export interface Sealer {
   readonly encrypts: boolean;
   seal(plain: Buffer, associated: Buffer, options?: SealOptions): Buffer;
   open(sealed: Buffer, associated: Buffer): Buffer;
-  /** open(), with decompression on libuv's thread pool: for large values read in bulk (IMAP FETCH). */
-  openAsync(sealed: Buffer, associated: Buffer): Promise<Buffer>;
-}
-
-const brotliDecompressAsync = promisify(brotliDecompress);
-
-function decompressFailed(err: unknown): CofferError {
-  return new CofferError(ErrorCodes.StoreCorrupt, 'compressed value cannot be decompressed', { cause: err });
 }
 
 export function createSealer(key: Buffer | null, quality = 5): Sealer {
@@ -75,12 +66,8 @@ export function createSealer(key: Buffer | null, quality = 5): Sealer {
       try {
         return brotliDecompressSync(payload);
       } catch (err) {
-        throw decompressFailed(err);
+        throw new CofferError(ErrorCodes.StoreCorrupt, 'compressed value cannot be decompressed', { cause: err });
       }
-    },
-    async openAsync(sealed, associated) {
-      const { payload, compressed } = unwrap(sealed, associated, key);
-      return compressed ? brotliDecompressAsync(payload).catch((err: unknown) => Promise.reject(decompressFailed(err))) : payload;
     },
   };
 }

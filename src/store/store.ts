@@ -197,7 +197,7 @@ export class ArchiveStore {
     return this.sealer.open(blob, sha);
   }
 
-  /** Several messages' archived bytes in two reads, decompressed off the main thread (IMAP FETCH). */
+  /** Several messages' archived bytes in two reads (IMAP FETCH). */
   async readRaws(shas: readonly Buffer[]): Promise<Buffer[]> {
     if (!shas.length) return [];
     const values = await this.spaces.message.getMany([...shas]);
@@ -206,12 +206,10 @@ export class ArchiveStore {
       return keys.blob(decodeMessageValue(value).blobId);
     });
     const blobs = await this.spaces.blob.getMany(blobIds);
-    return Promise.all(
-      blobs.map((blob, i) => {
-        if (!blob) throw new CofferError(ErrorCodes.StoreCorrupt, `the content of message ${shas[i]!.toString('hex')} is missing`);
-        return this.sealer.openAsync(blob, shas[i]!);
-      }),
-    );
+    return blobs.map((blob, i) => {
+      if (!blob) throw new CofferError(ErrorCodes.StoreCorrupt, `the content of message ${shas[i]!.toString('hex')} is missing`);
+      return this.sealer.open(blob, shas[i]!);
+    });
   }
 
   /** Every folder listing of a stored message. */
