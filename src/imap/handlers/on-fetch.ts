@@ -11,7 +11,7 @@ import { listItems } from '../compile-structure.js';
 import type { ImapContext } from '../context.js';
 import { ARCHIVE_FLAGS } from '../flags.js';
 import type { CompiledMetadata, MetadataCache } from '../metadata-cache.js';
-import { isMetadataQuery, MetadataResponseWriter } from '../metadata-response.js';
+import { answerPartialWithOrigin, DirectResponseWriter, isDirectQuery, isWholeMessage, wholeMessageBytes } from '../direct-response.js';
 
 /** Listings read per store round trip: metadata is small, whole messages are not. */
 const METADATA_BATCH = 512;
@@ -63,18 +63,21 @@ export function createOnFetch(context: ImapContext) {
       return loading;
     };
     const output = new ResponseBuffer(session);
-    // What clients ask for on opening a folder, written without a response tree per message.
-    const metadataWriter = isMetadataQuery(options.query) && session.selected ? new MetadataResponseWriter(options.query, session.selected.uidList) : null;
+    // What clients ask for on opening a folder and on syncing it, written without a response tree.
+    const direct = isDirectQuery(options.query) && session.selected ? new DirectResponseWriter(options.query, session.selected.uidList) : null;
+    options.query.forEach(answerPartialWithOrigin);
     let next = prefetch(0);
     for (let b = 0; b < batches.length; b++) {
       const messages = await next!;
       next = prefetch(b + 1);
       for (const message of messages) {
         if (session.socket.destroyed) return true;
-        if (metadataWriter) {
-          const line = metadataWriter.response({ uid: message.uid, flags: ARCHIVE_FLAGS, internalDate: message.entry.internalDate, compiled: compiledMetadata(session, message, cache, utf8) });
-          // Binary, as imap-core writes its compiled responses.
-          if (line !== null) await output.add(Buffer.from(line, 'latin1'));
+        if (direct) {
+          const compiled = needsMetadata ? compiledMetadata(session, message, cache, utf8) : null;
+          const parts = direct.response({ uid: message.uid, flags: ARCHIVE_FLAGS, internalDate: message.entry.internalDate, compiled, raw: message.raw });
+          if (parts === null) continue;
+          await output.add(parts);
+          if (retrieves) context.audit.messageRetrieved(who, { archive: selected.archive, folder: selected.folder }, message.uid);
           continue;
         }
         const compiled = structure.some(Boolean) ? compiledMetadata(session, message, cache, utf8) : null;
@@ -89,7 +92,8 @@ export function createOnFetch(context: ImapContext) {
         const computed = others.length ? session.getQueryResponse(others, imapMessage, { acceptUTF8Enabled: utf8 }) : [];
         let other = 0;
         const values = options.query.map((item, i) => {
-          if (whole[i]) return wholeMessageValue(item, message.raw!);
+          // Binary strings, one character per byte (see literalSafe).
+          if (whole[i]) return wholeMessageBytes(item, message.raw!).toString('latin1');
           if (structure[i]) return [{ type: 'TEXT', value: item.item === 'envelope' ? compiled!.envelope : compiled!.bodystructure }];
           return literalSafe(item, computed[other++]);
         });
@@ -99,7 +103,7 @@ export function createOnFetch(context: ImapContext) {
           // A body section imap-core streams: everything before it goes first.
           await output.flush();
           await write(session, compileResponseStream(response));
-        } else await output.add(compileResponse(response));
+        } else await output.add([compileResponse(response)]);
         if (retrieves) context.audit.messageRetrieved(who, { archive: selected.archive, folder: selected.folder }, message.uid);
       }
       await output.flush();
@@ -121,22 +125,6 @@ function compiledMetadata(session: ImapSession, message: LoadedMessage, cache: M
   cache.set(message.entry.sha, utf8, compiled);
   message.compiled = compiled;
   return compiled;
-}
-
-/** BODY[], BODY.PEEK[] and RFC822: the whole message, served from the archived bytes. */
-function isWholeMessage(item: FetchQueryItem): boolean {
-  return item.item === 'rfc822' || (item.item === 'body' && item.path === '' && item.type === 'content');
-}
-
-function wholeMessageValue(item: FetchQueryItem, raw: Buffer): string {
-  let bytes = raw;
-  if (item.partial) {
-    const { startFrom, maxLength } = item.partial;
-    // RFC 3501 7.4.2: the response names only the origin octet, "BODY[]<0>", whatever the length asked.
-    if (Array.isArray(item.original.partial) && item.original.partial.length > 1) item.original.partial = item.original.partial.slice(0, 1);
-    bytes = raw.subarray(startFrom, maxLength ? startFrom + maxLength : undefined);
-  }
-  return bytes.toString('latin1');
 }
 
 /**
@@ -179,10 +167,13 @@ class ResponseBuffer {
 
   constructor(private readonly session: ImapSession) {}
 
-  async add(response: Buffer): Promise<void> {
+  /** One response, given as the buffers it is made of. */
+  async add(response: readonly Buffer[]): Promise<void> {
     if (this.parts.length) this.parts.push(CRLF);
-    this.parts.push(response);
-    this.bytes += response.length + 2;
+    for (const part of response) {
+      this.parts.push(part);
+      this.bytes += part.length;
+    }
     if (this.bytes >= FLUSH_BYTES) await this.flush();
   }
 
