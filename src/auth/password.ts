@@ -22,12 +22,23 @@ interface ParsedHash extends ScryptParams {
   hash: Buffer;
 }
 
+// Each derivation holds 128 * N * r bytes (32 MiB at the default) on a thread-pool thread. A burst
+// of logins (100 IMAP clients reconnecting) would otherwise run four at once and leave the
+// process's resident memory hundreds of MB higher; one at a time costs no throughput on a busy
+// machine, as scrypt is CPU-bound either way.
+let derivations: Promise<unknown> = Promise.resolve();
+
 function derive(password: string, salt: Buffer, params: ScryptParams, length: number): Promise<Buffer> {
   // scrypt needs 128 * N * r bytes; Node's default maxmem (32 MiB) is exactly too small for N=2^15.
   const options: ScryptOptions = { N: params.N, r: params.r, p: params.p, maxmem: 256 * params.N * params.r + 1024 * 1024 };
-  return new Promise((resolve, reject) => {
-    scrypt(password.normalize('NFC'), salt, length, options, (err, key) => (err ? reject(err) : resolve(key)));
-  });
+  const next = derivations.then(
+    () =>
+      new Promise<Buffer>((resolve, reject) => {
+        scrypt(password.normalize('NFC'), salt, length, options, (err, key) => (err ? reject(err) : resolve(key)));
+      }),
+  );
+  derivations = next.catch(() => undefined);
+  return next;
 }
 
 export async function hashPassword(password: string, params: ScryptParams = DEFAULT_SCRYPT): Promise<string> {
