@@ -3,6 +3,8 @@
 // No side effects on import.
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /** Bump when the corpus generators change, so cached corpora are rebuilt. */
@@ -68,4 +70,13 @@ export function benchOptions<T extends OptionSpecs>(argv: string[], specs: T, us
 /** A numeric option's value, or its default when absent. */
 export function numberOption(value: string | boolean | undefined, fallback: number): number {
   return typeof value === 'string' ? Number(value) : fallback;
+}
+
+/**
+ * A module of the CLI under test, by its path in src/ (`app.js`, `config/index.js`): the built file
+ * beside the measured main.js (a snapshot of dist/), so that helper code run in the benchmark's
+ * process (splitting an mbox, answering queries) is the build being measured, not src/ as it is now.
+ */
+export async function builtModule<T>(main: string, path: string): Promise<T> {
+  return (await import(pathToFileURL(join(dirname(main), path)).href)) as T;
 }

