@@ -65,23 +65,26 @@ export class DirectResponseWriter {
     uidList.forEach((uid, i) => this.sequence.set(uid, i + 1));
   }
 
-  /** The response without its final CRLF, as buffers to write in order; null for a UID outside the session's view. */
-  response(message: DirectValues): Buffer[] | null {
+  /**
+   * The response without its final CRLF, as parts to write in order: text (binary strings, one
+   * character per byte, as imap-core writes its compiled responses) and message bytes. Null for a
+   * UID outside the session's view.
+   */
+  response(message: DirectValues): (string | Buffer)[] | null {
     const seq = this.sequence.get(message.uid);
     if (seq === undefined) return null;
-    const parts: Buffer[] = [];
+    const parts: (string | Buffer)[] = [];
     let text = `* ${seq} FETCH (`;
     for (let i = 0; i < this.query.length; i++) {
       if (i > 0) text += ' ';
       text += `${this.names[i]} `;
       if (this.whole[i]) {
         const bytes = wholeMessageBytes(this.query[i]!, message.raw!);
-        // Binary, as imap-core writes its compiled responses.
-        parts.push(Buffer.from(`${text}{${bytes.length}}\r\n`, 'latin1'), bytes);
+        parts.push(`${text}{${bytes.length}}\r\n`, bytes);
         text = '';
       } else text += this.value(this.query[i]!.item, message);
     }
-    parts.push(Buffer.from(`${text})`, 'latin1'));
+    parts.push(`${text})`);
     return parts;
   }
 

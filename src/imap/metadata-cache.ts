@@ -44,7 +44,7 @@ export class MetadataCache {
 }
 
 function keyOf(sha: Buffer, utf8: boolean): string {
-  return `${utf8 ? 'u' : 'a'}${sha.toString('base64')}`;
+  return `${utf8 ? 'u' : 'a'}${sha.toString('latin1')}`;
 }
 
 function sizeOf(entry: CompiledMetadata): number {

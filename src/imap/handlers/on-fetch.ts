@@ -16,7 +16,6 @@ import { answerPartialWithOrigin, DirectResponseWriter, isDirectQuery, isWholeMe
 /** Listings read per store round trip: metadata is small, whole messages are not. */
 const METADATA_BATCH = 512;
 const CONTENT_BATCH = 32;
-const CRLF = Buffer.from('\r\n');
 const FLUSH_BYTES = 256 * 1024;
 /** The items answered from a message's stored metadata rather than its listing or its bytes. */
 const STORED_METADATA_ITEMS = new Set(['rfc822.size', 'envelope', 'bodystructure']);
@@ -158,32 +157,44 @@ async function load(store: ArchiveStore, folderId: number, uids: number[], optio
 
 /**
  * Responses are collected and written together, up to FLUSH_BYTES: one TLS record and one system
- * call for many small responses. Each write waits until the connection has taken the previous
- * one, so a slow client holds the server back instead of filling its memory.
+ * call for many small responses, and their text turned into bytes once. Each write waits until the
+ * connection has taken the previous one, so a slow client holds the server back instead of
+ * filling its memory.
  */
 class ResponseBuffer {
-  private parts: Buffer[] = [];
+  private chunks: Buffer[] = [];
+  private text = '';
   private bytes = 0;
 
   constructor(private readonly session: ImapSession) {}
 
-  /** One response, given as the buffers it is made of. */
-  async add(response: readonly Buffer[]): Promise<void> {
-    if (this.parts.length) this.parts.push(CRLF);
+  /** One response, given as its parts: binary strings and message bytes. */
+  async add(response: readonly (string | Buffer)[]): Promise<void> {
+    if (this.bytes > 0) this.text += '\r\n';
     for (const part of response) {
-      this.parts.push(part);
+      if (typeof part === 'string') this.text += part;
+      else {
+        this.takeText();
+        this.chunks.push(part);
+      }
       this.bytes += part.length;
     }
     if (this.bytes >= FLUSH_BYTES) await this.flush();
   }
 
   async flush(): Promise<void> {
-    if (!this.parts.length) return;
+    this.takeText();
+    if (!this.chunks.length) return;
     // The connection ends each written response with CRLF itself.
-    const compiled = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts);
-    this.parts = [];
+    const compiled = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    this.chunks = [];
     this.bytes = 0;
     await write(this.session, { compiled });
+  }
+
+  private takeText(): void {
+    if (this.text) this.chunks.push(Buffer.from(this.text, 'latin1'));
+    this.text = '';
   }
 }
 
