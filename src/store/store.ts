@@ -158,8 +158,15 @@ export class ArchiveStore {
   /** The UIDs listed in a folder above `afterUid`, ascending; keys only, no records decoded. */
   async folderUids(folderId: number, afterUid = 0): Promise<number[]> {
     const uids: number[] = [];
-    const range = { gt: keys.entry(folderId, afterUid), lt: prefixRange(keys.entryPrefix(folderId)).lt };
-    for await (const key of this.spaces.entry.keys(range)) uids.push(decodeEntryKey(key).uid);
+    const iterator = this.spaces.entry.keys({ gt: keys.entry(folderId, afterUid), lt: prefixRange(keys.entryPrefix(folderId)).lt });
+    try {
+      // In batches: SELECT of a large folder reads every key, and a round trip per key is most of it.
+      for (let batch = await iterator.nextv(4096); batch.length; batch = await iterator.nextv(4096)) {
+        for (const key of batch) uids.push(decodeEntryKey(key).uid);
+      }
+    } finally {
+      await iterator.close();
+    }
     return uids;
   }
 
