@@ -14,11 +14,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect as netConnect, createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { benchOptions, cached, numberOption, parseJson, percentile } from './common.js';
+import { accepts, benchOptions, cached, freePort, numberOption, parseJson, percentile } from './common.js';
 import { writeMaildir, writeMbox, type MaildirInfo } from './corpus.js';
 import { machine, machineBusySeconds, ROOT, round, snapshotDist, waitIdle } from './machine.js';
 
@@ -572,29 +571,6 @@ function collect(child: ChildProcess): Server['exited'] {
   return new Promise((r) => {
     child.on('error', (error) => r({ code: null, signal: null, stdout: '', stderr: String(error) }));
     child.on('close', (code, signal) => r({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
-  });
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', r);
-  });
-  const address = server.address();
-  await new Promise<void>((r) => server.close(() => r()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((r) => {
-    const socket = netConnect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      r(true);
-    });
-    socket.once('error', () => r(false));
   });
 }
 

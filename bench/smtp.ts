@@ -9,11 +9,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { createTransport } from 'nodemailer';
 import { corpusFiles, splitPostmark } from './corpus.js';
-import { benchOptions, numberOption, percentile } from './common.js';
+import { accepts, benchOptions, freePort, numberOption, percentile } from './common.js';
 import { machine, machineBusySeconds, ROOT, round, snapshotDist, waitIdle } from './machine.js';
 
 const ENDPOINT = 'journal@bench.test';
@@ -88,29 +88,6 @@ async function memoryKiB(pid: number): Promise<{ rss: number; hwm: number }> {
   } catch {
     return { rss: 0, hwm: 0 };
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', r);
-  });
-  const address = server.address();
-  await new Promise<void>((r) => server.close(() => r()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((r) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      r(true);
-    });
-    socket.once('error', () => r(false));
-  });
 }
 
 /**
