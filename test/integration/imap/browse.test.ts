@@ -14,6 +14,8 @@ test('the own archive is at the top with INBOX, other readable archives under Ot
   await h.put('alice', ['Inbox'], message({ subject: 'alice in' }));
 
   const bob = await h.client('bob');
+  // NAMESPACE: one personal namespace, no prefix, "/" as the hierarchy delimiter.
+  t.deepEqual({ prefix: bob.namespace?.prefix, delimiter: bob.namespace?.delimiter }, { prefix: '', delimiter: '/' });
   const list = await bob.list();
   const paths = list.map((mailbox) => mailbox.path).sort();
   t.deepEqual(paths, ['INBOX', 'Other Archives', 'Other Archives/carol', 'Other Archives/carol/Inbox', 'Projects', 'Projects/Zürich', 'Sent']);
