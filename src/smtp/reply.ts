@@ -3,6 +3,7 @@
 // error whose responseCode smtp-server sends. Only SmtpReply texts reach the client; anything
 // else (a store failure, a bug) is logged and answered 451 4.3.0, so the sender retries later.
 import type { SMTPServerError } from 'smtp-server';
+import { settleCallback } from '../callbacks.js';
 import type { Logger } from '../log/logger.js';
 
 /** An intended SMTP reply: code plus text (the text carries the enhanced status code). */
@@ -41,18 +42,5 @@ export function toReply(err: unknown, logger: Logger): SmtpReply {
 
 /** Runs an async handler for a smtp-server hook and reports its outcome through `callback`. */
 export function settle<T>(work: () => Promise<T>, callback: (err: SMTPServerError | null, value?: T) => void, logger: Logger): void {
-  let promise: Promise<T>;
-  try {
-    promise = work();
-  } catch (err) {
-    callback(toReply(err, logger));
-    return;
-  }
-  promise
-    .then(
-      (value) => callback(null, value),
-      (err: unknown) => callback(toReply(err, logger)),
-    )
-    // smtp-server's callback itself throwing (a closed socket) must not become an unhandled rejection.
-    .catch((err: unknown) => logger.error({ err }, 'smtp-server callback failed'));
+  settleCallback(work, callback, (err) => toReply(err, logger), logger);
 }

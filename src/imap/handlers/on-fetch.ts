@@ -37,6 +37,7 @@ export function createOnFetch(context: ImapContext) {
     if (!selected || selected.folderId !== mailbox) return true;
     const whole = options.query.map(isWholeMessage);
     const structure = options.query.map((item) => item.item === 'envelope' || item.item === 'bodystructure');
+    const anyStructure = structure.includes(true);
     const needsContent = !options.metadataOnly;
     const others = options.query.filter((_, i) => !whole[i] && !structure[i]);
     const retrieves = options.query.some((item) => item.isLiteral === true);
@@ -79,7 +80,7 @@ export function createOnFetch(context: ImapContext) {
           if (retrieves) context.audit.messageRetrieved(who, { archive: selected.archive, folder: selected.folder }, message.uid);
           continue;
         }
-        const compiled = structure.some(Boolean) ? compiledMetadata(session, message, cache, utf8) : null;
+        const compiled = anyStructure ? compiledMetadata(session, message, cache, utf8) : null;
         const imapMessage = {
           uid: message.uid,
           modseq: message.uid,
