@@ -125,33 +125,27 @@ export class SegmentStore {
   }
 
   /** Entries of one segment whose term starts with `prefix` (binary strings), in term order. */
-  async *withPrefix(segment: number, prefix: string, snapshot: StoreSnapshot): AsyncGenerator<Entry> {
-    const directory = await this.directory('p', segment, snapshot);
-    const end = prefixEnd(prefix);
-    for (const block of await this.blocks('p', segment, directory.blocksBetween(prefix, end), snapshot)) {
-      const entries: Entry[] = [];
-      scanBlock(block, (term, start, stop) => {
-        if (term >= end) return false;
-        if (term >= prefix) entries.push([term, block.subarray(start, stop)]);
-        return true;
-      });
-      yield* entries;
-    }
+  withPrefix(segment: number, prefix: string, snapshot: StoreSnapshot): AsyncGenerator<Entry> {
+    return this.startingWith('p', segment, prefix, snapshot);
   }
 
   /**
    * Entries of one segment whose term ends with `suffix` (binary string), from the reversed
    * dictionary: the terms come back reversed, their postings without positions.
    */
-  async *withSuffix(segment: number, suffix: string, snapshot: StoreSnapshot): AsyncGenerator<Entry> {
-    const reversedSuffix = reversedBinary(suffix);
-    const end = prefixEnd(reversedSuffix);
-    const directory = await this.directory('r', segment, snapshot);
-    for (const block of await this.blocks('r', segment, directory.blocksBetween(reversedSuffix, end), snapshot)) {
+  withSuffix(segment: number, suffix: string, snapshot: StoreSnapshot): AsyncGenerator<Entry> {
+    return this.startingWith('r', segment, reversedBinary(suffix), snapshot);
+  }
+
+  /** Entries of one of a segment's dictionaries ('p' terms, 'r' reversed terms) that start with `prefix`. */
+  private async *startingWith(dictionary: Kind, segment: number, prefix: string, snapshot: StoreSnapshot): AsyncGenerator<Entry> {
+    const directory = await this.directory(dictionary, segment, snapshot);
+    const end = prefixEnd(prefix);
+    for (const block of await this.blocks(dictionary, segment, directory.blocksBetween(prefix, end), snapshot)) {
       const entries: Entry[] = [];
-      scanBlock(block, (reversed, start, stop) => {
-        if (reversed >= end) return false;
-        if (reversed >= reversedSuffix) entries.push([reversed, block.subarray(start, stop)]);
+      scanBlock(block, (term, start, stop) => {
+        if (term >= end) return false;
+        if (term >= prefix) entries.push([term, block.subarray(start, stop)]);
         return true;
       });
       yield* entries;
