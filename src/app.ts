@@ -2,7 +2,9 @@
 // knows them all; commands and the daemon get what they need from here.
 import type { Config } from './config/index.js';
 import { normalizeAddress } from './config/index.js';
+import { ProfileRunner } from './connectors/profiles/runner.js';
 import { createIngestPipeline, type IngestPipeline } from './ingest/pipeline.js';
+import { createSilentLogger, type Logger } from './log/logger.js';
 import type { AddressBook } from './ingest/route.js';
 import { search, type SearchRequest, type SearchResponse } from './search/search.js';
 import { SearchIndex } from './search/search-index.js';
@@ -19,18 +21,25 @@ export interface Coffer {
   /** The write path; started on first use (it spawns worker threads). */
   ingest(): IngestPipeline;
   search(request: SearchRequest): Promise<SearchResponse>;
+  /** Archiving profiles: runs (one per profile at a time) and their history. */
+  profiles(): ProfileRunner;
   close(): Promise<void>;
 }
 
 export interface OpenOptions {
   /** Where failures of background index work are reported (the daemon's log). */
   onIndexError?: (err: unknown) => void;
+  /** Where profile runs log (the daemon's log); silent otherwise, the CLI prints their summary. */
+  logger?: Logger;
+  /** Environment profile passwords given as { env: NAME } are read from. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export async function openCoffer(config: Config, options: OpenOptions = {}): Promise<Coffer> {
   const encryptionKey = config.encryption ? readKeyFile(config.encryption.keyFile) : null;
   const store = await openStore({ dataDir: config.dataDir, encryptionKey });
   let pipeline: IngestPipeline | undefined;
+  let runner: ProfileRunner | undefined;
   let current = config;
   const ingest = (): IngestPipeline => {
     pipeline ??= createIngestPipeline({ store, addressBook: addressBookOf(current), folders: current.folders, encryptionKey });
@@ -54,7 +63,18 @@ export async function openCoffer(config: Config, options: OpenOptions = {}): Pro
     search(request) {
       return search(store, index, current, request);
     },
+    profiles() {
+      runner ??= new ProfileRunner({
+        config: () => current,
+        ingest,
+        store,
+        env: options.env ?? process.env,
+        logger: (options.logger ?? createSilentLogger()).child({ component: 'profiles' }),
+      });
+      return runner;
+    },
     async close() {
+      await runner?.idle();
       await store.getWriter().drain();
       await index.close();
       await pipeline?.close();

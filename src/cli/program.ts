@@ -13,6 +13,7 @@ import { checkArchiveName, parseFolderPath } from './folder-path.js';
 import { listFolders, printFolders } from './folders.js';
 import { printImportSummary, runImport, type ImportTarget } from './import.js';
 import { printLine, type Output } from './output.js';
+import { printHistory, printProfileList, printRun, runProfileFolders, runProfileTest } from './profile.js';
 import { runHashPassword } from './hash-password.js';
 import { printReindexSummary, runReindex } from './reindex.js';
 import { addSearchOptions, printSearchResults, runSearch, type SearchOptions } from './search.js';
@@ -174,6 +175,50 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
       }),
     );
 
+  const profileCommand = program.command('profile').description('archiving profiles: pull mail from IMAP and POP3 mailboxes');
+  command(profileCommand, 'list', 'the configured profiles, their schedules and last runs')
+    .option('--json', 'print as JSON')
+    .action(async (options: CommonOptions) =>
+      withCoffer(options, async (coffer) => {
+        await printProfileList(coffer, context, options.json === true);
+        return ExitCodes.Ok;
+      }),
+    );
+  command(profileCommand, 'run', 'run a profile now (in the daemon when it runs) and print what it did')
+    .argument('<name>', 'profile name')
+    .option('--json', 'print the run record as JSON')
+    .action(async (name: string, options: CommonOptions) =>
+      withCoffer(options, async (coffer) => {
+        const run = await coffer.profiles().run(name, 'manual');
+        printRun(run, context, options.json === true);
+        return run.status === 'ok' ? ExitCodes.Ok : ExitCodes.Failure;
+      }),
+    );
+  command(profileCommand, 'history', 'the recent runs of a profile, newest first')
+    .argument('<name>', 'profile name')
+    .option('-n, --limit <count>', 'how many runs', parseCount, 20)
+    .option('--json', 'print as JSON, with every error')
+    .action(async (name: string, options: CommonOptions & { limit: number }) =>
+      withCoffer(options, async (coffer) => {
+        printHistory(await coffer.profiles().history(name, options.limit), context, options.json === true);
+        return ExitCodes.Ok;
+      }),
+    );
+  const probeAction = (probe: typeof runProfileTest) => async (name: string, options: CommonOptions) => {
+    const config = context.coffer?.config ?? loadConfig(loadOptions(options));
+    const profile = config.profiles.find((candidate) => candidate.name === name);
+    if (profile === undefined) throw new CofferError(ErrorCodes.NotFound, `no profile named "${name}" is configured`);
+    exitCode = (await probe(profile, config, context.env, context, options.json === true)) ? ExitCodes.Ok : ExitCodes.Failure;
+  };
+  command(profileCommand, 'test', 'connect to each mailbox of a profile, log in and list its folders; archives nothing')
+    .argument('<name>', 'profile name')
+    .option('--json', 'print as JSON')
+    .action(probeAction(runProfileTest));
+  command(profileCommand, 'folders', 'the effective folder list: which folders a run archives, which hold sent mail, and why')
+    .argument('<name>', 'profile name')
+    .option('--json', 'print as JSON')
+    .action(probeAction(runProfileFolders));
+
   program
     .command('hash-password')
     .description('print the scrypt hash of a password read from standard input, for passwordHash in the config')
@@ -213,6 +258,12 @@ function parseUid(value: string): number {
     throw new CofferError(ErrorCodes.InvalidArgument, `invalid uid "${value}": a number from 1 to 4294967295`);
   }
   return uid;
+}
+
+function parseCount(value: string): number {
+  const count = Number(value);
+  if (!/^\d+$/.test(value) || count < 1 || count > 10_000) throw new CofferError(ErrorCodes.InvalidArgument, `invalid count "${value}": a number from 1 to 10000`);
+  return count;
 }
 
 function reportError(err: unknown, context: CliContext): number {

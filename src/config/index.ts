@@ -4,17 +4,9 @@
 
 export { ConfigError, formatKeyPath, loadConfig, parseConfigText } from './load.js';
 export type { LoadConfigOptions } from './load.js';
-export {
-  ARCHIVE_PERMISSIONS,
-  checkCidr,
-  checkHostPort,
-  createConfigSchema,
-  LOG_LEVELS,
-  normalizeAddress,
-  parseSize,
-  PASSWORD_HASH_PREFIX,
-  USER_ROLES,
-} from './schema.js';
+export { ARCHIVE_PERMISSIONS, createConfigSchema, LOG_LEVELS, PASSWORD_HASH_PREFIX, USER_ROLES } from './schema.js';
+export { checkCidr, checkHostPort, normalizeAddress, parseAge, parseSize, type Age } from './primitives.js';
+export { defaultPort, folderRegex } from './profile-schema.js';
 export type {
   ArchiveConfig,
   ArchivePermission,
@@ -23,6 +15,7 @@ export type {
   ConfigSchemaOptions,
   EndpointConfig,
   ImapConfig,
+  ProfileConfig,
   LogLevel,
   UserConfig,
   UserRole,

@@ -140,9 +140,14 @@ function validate(data: unknown, context: ValidateContext): Config {
   const abs = (p: string): string => resolve(context.baseDir, p);
   // Optional sections stay absent rather than present-but-undefined, so `'tls' in config` and
   // object spreads behave the way the YAML reads.
-  const { encryption, tls, ...rest } = parsed;
+  const { encryption, tls, profiles, ...rest } = parsed;
   return deepFreeze({
     ...rest,
+    profiles: profiles.map((profile) => ({
+      ...profile,
+      ...(profile.csv === undefined ? {} : { csv: abs(profile.csv) }),
+      ...(typeof profile.password === 'object' && 'file' in profile.password ? { password: { file: abs(profile.password.file) } } : {}),
+    })),
     dataDir: abs(parsed.dataDir),
     ...(encryption === undefined ? {} : { encryption: { keyFile: abs(encryption.keyFile) } }),
     ...(tls === undefined ? {} : { tls: { cert: abs(tls.cert), key: abs(tls.key) } }),

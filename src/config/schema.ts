@@ -1,11 +1,12 @@
-// The configuration schema: every key, its validation and its default. This file is THE one place
-// defaults live; load.ts only reads YAML, maps problems to file positions and resolves paths.
+// The configuration schema: every key, its validation and its default. This file (with
+// profile-schema.ts for archiving profiles) is THE one place defaults live; load.ts only reads YAML, maps problems to file positions and resolves paths.
 // Cross-references (grants → archives, endpoints → archives, unique names and addresses) are
 // checked here too, so every problem carries a key path that load.ts can point at.
 
-import { isIP, isIPv6 } from 'node:net';
 import { resolve } from 'node:path';
 import * as z from 'zod';
+import { archiveName, cidr, duration, email, hostPort, HOSTNAME, normalizeAddress, path, size } from './primitives.js';
+import { checkProfiles, profile } from './profile-schema.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export const USER_ROLES = ['user', 'admin', 'auditor'] as const;
@@ -13,76 +14,6 @@ export const ARCHIVE_PERMISSIONS = ['read', 'read,delete'] as const;
 
 /** Prefix of the password hashes printed by `coffer hash-password`. */
 export const PASSWORD_HASH_PREFIX = 'scrypt$';
-
-// Archive names end up in IMAP mailbox paths and store keys, so "/" (the IMAP hierarchy
-// delimiter) and whitespace are out; "@" is allowed because names are often addresses.
-const ARCHIVE_NAME = /^[A-Za-z0-9._@-]{1,64}$/;
-
-// Deliberately simple: local@domain, no whitespace, no second "@", a dotted domain of letters,
-// digits and hyphens (Unicode letters allowed for IDNs). Full RFC 5322 syntax (quoted local
-// parts, domain literals) is not worth accepting for archive and journal addresses.
-const EMAIL =
-  /^[^\s@"<>()[\],;:\\]{1,64}@(?=.{1,253}$)[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?(?:\.[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?)*$/u;
-
-const HOSTNAME = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/;
-
-/** Lower-cased form used to compare addresses and names; mail routing ignores case. */
-export function normalizeAddress(address: string): string {
-  return address.toLowerCase();
-}
-
-/** Validates `host:port` or `[v6]:port`; returns an error message or null. */
-export function checkHostPort(value: string): string | null {
-  const bracketed = /^\[([^\]]+)\]:(\d{1,5})$/.exec(value);
-  const plain = /^([^:[\]]+):(\d{1,5})$/.exec(value);
-  const host = bracketed?.[1] ?? plain?.[1];
-  const port = bracketed?.[2] ?? plain?.[2];
-  if (host === undefined || port === undefined) {
-    return `expected "host:port" or "[ipv6]:port", got "${value}"`;
-  }
-  if (bracketed !== null && !isIPv6(host)) return `"${host}" is not an IPv6 address`;
-  if (plain !== null && !HOSTNAME.test(host)) return `"${host}" is not a valid host name or IPv4 address`;
-  const portNumber = Number(port);
-  if (portNumber < 1 || portNumber > 65535) return `port ${port} is out of range 1-65535`;
-  return null;
-}
-
-/** Validates an IPv4 or IPv6 CIDR block such as `10.0.0.0/8`; returns an error message or null. */
-export function checkCidr(value: string): string | null {
-  const slash = value.lastIndexOf('/');
-  if (slash < 0) return `expected a CIDR block such as "10.0.0.0/8" or "::1/128", got "${value}"`;
-  const address = value.slice(0, slash);
-  const prefix = value.slice(slash + 1);
-  const family = isIP(address);
-  if (family === 0) return `"${address}" is not an IP address`;
-  const max = family === 4 ? 32 : 128;
-  if (!/^\d{1,3}$/.test(prefix) || Number(prefix) > max) {
-    return `prefix length "${prefix}" must be 0-${max} for an IPv${family} address`;
-  }
-  return null;
-}
-
-const hostPort = z.string().check((ctx) => {
-  const problem = checkHostPort(ctx.value);
-  if (problem !== null) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
-});
-
-const cidr = z.string().check((ctx) => {
-  const problem = checkCidr(ctx.value);
-  if (problem !== null) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
-});
-
-const email = z.string().regex(EMAIL, { error: (issue) => `invalid email address ${JSON.stringify(issue.input)}` });
-
-const path = z.string().min(1, { error: 'must not be empty' });
-
-const archiveName = z
-  .string()
-  .regex(ARCHIVE_NAME, {
-    error: 'archive names are 1-64 characters: letters, digits, ".", "_", "-" and "@"',
-  })
-  // "." and ".." would be traversal-looking names wherever the name becomes a path segment.
-  .refine((name) => name !== '.' && name !== '..', { error: 'archive name must not be "." or ".."' });
 
 const archive = z
   .object({
@@ -105,48 +36,6 @@ const user = z
 
 // --- smtp ---------------------------------------------------------------------------------------
 
-const SIZE_UNITS: Record<string, number> = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 };
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/**
- * Parses a size such as "25MB" into bytes (binary multiples: 1KB = 1024 bytes, as Postfix and
- * most mail servers count). Returns null for anything else: a bare number is refused on purpose,
- * so that "25" cannot silently mean 25 bytes.
- */
-export function parseSize(value: string): number | null {
-  const match = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB)$/i.exec(value.trim());
-  if (match === null) return null;
-  const bytes = Math.floor(Number(match[1]) * (SIZE_UNITS[match[2]!.toUpperCase()] ?? Number.NaN));
-  return Number.isSafeInteger(bytes) ? bytes : null;
-}
-
-/** Parses a duration such as "30s", "500ms", "5m" or "1h" into milliseconds; null when invalid. */
-export function parseDuration(value: string): number | null {
-  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/.exec(value.trim());
-  if (match === null) return null;
-  const ms = Math.floor(Number(match[1]) * (DURATION_UNITS[match[2]!] ?? Number.NaN));
-  return Number.isSafeInteger(ms) ? ms : null;
-}
-
-/** A size with a unit ("25MB") in the file, a positive number of bytes in the loaded config. */
-const size = z.string({ error: (issue) => (typeof issue.input === 'number' ? 'sizes need a unit, such as "25MB" or "512KB"' : undefined) }).transform((value, ctx) => {
-  const bytes = parseSize(value);
-  if (bytes === null || bytes <= 0) {
-    ctx.issues.push({ code: 'custom', message: `expected a size such as "25MB", "512KB" or "1GB", got "${value}"`, input: value });
-    return z.NEVER;
-  }
-  return bytes;
-});
-
-/** A duration with a unit ("30s") in the file, a positive number of milliseconds in the loaded config. */
-const duration = z.string({ error: (issue) => (typeof issue.input === 'number' ? 'durations need a unit, such as "30s" or "500ms"' : undefined) }).transform((value, ctx) => {
-  const ms = parseDuration(value);
-  if (ms === null || ms <= 0) {
-    ctx.issues.push({ code: 'custom', message: `expected a duration such as "30s", "500ms", "5m" or "1h", got "${value}"`, input: value });
-    return z.NEVER;
-  }
-  return ms;
-});
 
 // scrypt$N$r$p$saltB64$hashB64, as written by src/smtp/password.ts hashPassword(). Checked in
 // full here so that a pasted-but-truncated hash stops startup instead of failing every login.
@@ -250,7 +139,7 @@ export function createConfigSchema(options: ConfigSchemaOptions) {
         })
         .strict()
         .prefault({}),
-      profiles: notImplemented('archiving profiles').default([]),
+      profiles: z.array(profile).default([]),
       retention: notImplemented('retention policies').default([]),
     })
     .strict()
@@ -279,6 +168,7 @@ export type UserConfig = Config['users'][number];
 export type SmtpConfig = Config['smtp'];
 export type EndpointConfig = Config['smtp']['endpoints'][number];
 export type ImapConfig = Config['imap'];
+export type ProfileConfig = Config['profiles'][number];
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type UserRole = (typeof USER_ROLES)[number];
 export type ArchivePermission = (typeof ARCHIVE_PERMISSIONS)[number];
@@ -339,6 +229,8 @@ function checkReferences(value: unknown, ctx: Ctx): void {
       });
     }
   }
+
+  checkProfiles(value.profiles, (reference, path) => checkArchiveReference(reference, archiveNames, ctx, path), ctx);
 
   const smtp = isRecord(value.smtp) ? value.smtp : {};
   for (const [index, item] of entries(smtp.endpoints)) {

@@ -1,5 +1,6 @@
 // The daemon's components beyond the control socket, in start order. Each factory receives the
 // config, the open Coffer (store + the one ingest pipeline) and the root logger.
+import { createProfileScheduler } from '../connectors/profiles/scheduler.js';
 import { createImapComponent } from '../imap/server.js';
 import { createSmtpComponent } from '../smtp/endpoint.js';
 import { loadOrCreateCertificate } from '../tls/certificate.js';
@@ -15,4 +16,7 @@ const imap: ComponentFactory = async ({ config, coffer, logger }) => {
   return createImapComponent({ config, store: coffer.store, index: coffer.index, logger, certificate });
 };
 
-export const serveComponents: readonly ComponentFactory[] = [smtp, imap];
+const profiles: ComponentFactory = async ({ config, coffer, logger }) =>
+  createProfileScheduler({ config, runner: coffer.profiles(), logger: logger.child({ component: 'profiles' }) });
+
+export const serveComponents: readonly ComponentFactory[] = [smtp, imap, profiles];

@@ -25,7 +25,11 @@ export async function runServe(options: ServeOptions, factories: readonly Compon
   const config = load();
   const logger = createDaemonLogger(config.log.level);
   const indexLogger = logger.child({ component: 'index' });
-  const coffer = await openCoffer(config, { onIndexError: (err) => indexLogger.error({ err }, 'search index update failed; it resumes from its cursor') });
+  const coffer = await openCoffer(config, {
+    onIndexError: (err) => indexLogger.error({ err }, 'search index update failed; it resumes from its cursor'),
+    logger,
+    env: options.env,
+  });
   const lifecycle = new Lifecycle(logger);
   try {
     const control = createControlComponent({

@@ -49,18 +49,20 @@ export class IngestPipeline {
       const content = await this.pool.prepare(request.raw, request.routing.envelopeRecipients);
       return this.commit(content, request);
     }
-    // Imports are committed in the order they were read, so that UIDs follow the source's order
-    // (an mbox, a directory, a mailbox) whatever the workers' timing. The place in line is taken
+    // Imports and profiles are committed in the order they were read, so that UIDs follow the
+    // source's order (an mbox, a directory, a mailbox) whatever the workers' timing. The place in line is taken
     // here, before the first await; each message lets the next one commit only after it has.
     const previous = this.inOrder;
     let release = (): void => undefined;
     this.inOrder = new Promise<void>((resolve) => (release = resolve));
     try {
-      // Re-imports are mostly messages already listed where they are going: a hash (cheap, here)
-      // and an index lookup answer those without parsing, compressing or a worker round trip.
-      const sha = createHash('sha256').update(request.raw).digest();
-      const listed = await this.writer.listedIn(sha, request.routing.targets);
-      if (listed) return { sha, newContent: false, placements: listed, problems: [] };
+      if (request.routing.kind === 'explicit') {
+        // Re-imports are mostly messages already listed where they are going: a hash (cheap, here)
+        // and an index lookup answer those without parsing, compressing or a worker round trip.
+        const sha = createHash('sha256').update(request.raw).digest();
+        const listed = await this.writer.listedIn(sha, request.routing.targets);
+        if (listed) return { sha, newContent: false, placements: listed, problems: [] };
+      }
       const content = await this.pool.prepare(request.raw);
       await previous;
       const committed = this.commit(content, request);
@@ -75,6 +77,8 @@ export class IngestPipeline {
   /** Routes prepared content and hands it to the writer; the writer's queue fixes the order. */
   private async commit(content: PreparedContent, request: IngestRequest): Promise<IngestOutcome> {
     const placements = placeMessage(content, request.routing, this.routingContext, request.origin, request.receivedAt);
+    // Multidrop mail for no known address, with nowhere configured for it: not archived at all.
+    if (placements.length === 0) return { sha: content.sha, newContent: false, placements: [], problems: content.problems };
     const result = await this.writer.commit({
       sha: content.sha,
       size: content.size,

@@ -1,5 +1,6 @@
 // Decides where a message is listed: which archives and folders, filed as sent or received, and
-// under which INTERNALDATE. File imports name their target explicitly. Journaled mail is routed by
+// under which INTERNALDATE. File imports and mailbox profiles name their target explicitly.
+// Multidrop mailboxes are routed by header addresses (below). Journaled mail is routed by
 // address: the endpoint's archive always gets a copy, and every archive whose primary or secondary
 // address is the sender (filed as sent) or a recipient (filed as received), with recipients taken
 // from To/Cc/Bcc and from the envelope, which is how Bcc recipients are credited. Case is ignored.
@@ -19,6 +20,8 @@ export interface FolderNames {
 export interface Target {
   archive: string;
   folder: readonly string[];
+  /** Filed as sent or received regardless of its addresses (a mailbox's sent folder says so). */
+  direction?: Direction;
 }
 
 /** Explicit targets: a file import into a named archive and folder. */
@@ -38,7 +41,17 @@ export interface JournalRouting {
   envelopeRecipients: readonly string[];
 }
 
-export type Routing = ExplicitRouting | JournalRouting;
+/**
+ * A multidrop (catch-all) mailbox's mail: routed by its header addresses alone, Delivered-To and
+ * X-Original-To counting as recipients (manual 2.9). Mail for no known address goes to
+ * unknownArchive, or nowhere when that is null (the caller counts it as skipped).
+ */
+export interface MultidropRouting {
+  kind: 'multidrop';
+  unknownArchive: string | null;
+}
+
+export type Routing = ExplicitRouting | JournalRouting | MultidropRouting;
 
 export interface RoutingContext {
   addressBook: AddressBook;
@@ -53,12 +66,16 @@ export function placeMessage(content: PreparedContent, routing: Routing, context
     return placement;
   };
   if (routing.kind === 'explicit') {
-    return routing.targets.map((target) => placed(target.archive, target.folder, directionFor(content, context.addressBook.get(target.archive))));
+    return routing.targets.map((target) => placed(target.archive, target.folder, target.direction ?? directionFor(content, context.addressBook.get(target.archive))));
   }
   const senders = new Set(content.addresses.from);
-  if (routing.envelopeSender) senders.add(routing.envelopeSender.toLowerCase());
   const recipients = new Set([...content.addresses.to, ...content.addresses.cc, ...content.addresses.bcc]);
-  for (const address of routing.envelopeRecipients) recipients.add(address.toLowerCase());
+  if (routing.kind === 'journal') {
+    if (routing.envelopeSender) senders.add(routing.envelopeSender.toLowerCase());
+    for (const address of routing.envelopeRecipients) recipients.add(address.toLowerCase());
+  } else {
+    for (const address of content.addresses.deliveredTo) recipients.add(address);
+  }
 
   const placements = new Map<string, Placement>();
   const add = (archive: string, direction: Direction): void => {
@@ -69,8 +86,12 @@ export function placeMessage(content: PreparedContent, routing: Routing, context
     if ([...senders].some((address) => addresses.has(address))) add(archive, Directions.Sent);
     if ([...recipients].some((address) => addresses.has(address))) add(archive, Directions.Received);
   }
-  const endpointListed = [...placements.values()].some((placement) => placement.archive === routing.endpointArchive);
-  if (!endpointListed) add(routing.endpointArchive, Directions.Received);
+  if (routing.kind === 'journal') {
+    const endpointListed = [...placements.values()].some((placement) => placement.archive === routing.endpointArchive);
+    if (!endpointListed) add(routing.endpointArchive, Directions.Received);
+  } else if (placements.size === 0 && routing.unknownArchive !== null) {
+    add(routing.unknownArchive, Directions.Received);
+  }
   return [...placements.values()];
 }
 

@@ -15,6 +15,14 @@
 //   change      seq(u64)                        → folderId(u32) + uid(u32)
 //                                                 append-only feed of new listings, in commit order
 //
+// Archiving profiles (src/connectors) keep what they pulled from each source mailbox, so that runs
+// are incremental and deletion rules can prove a message was archived; and their run history.
+//
+//   sourceItem  scope + itemId                  → SourceItemRecord: the content it became, when
+//               scope: utf8 profile \0 mailbox \0 folder \0  (names never contain NUL)
+//               itemId: IMAP uidValidity(u32) + uid(u32); POP3 utf8 UIDL
+//   profileRun  utf8 profile \0 + startedAt(u64) + seq(u32) → RunRecord, one per run, oldest first
+//
 // The search index (src/search) is derived from the keyspaces above and can be rebuilt from them
 // at any time (`coffer reindex`). Its own writer, the indexer, follows the change feed and writes
 // after the store's commit, so ingest never waits for it; its cursor makes it catch up after a crash.
@@ -52,6 +60,8 @@ export const Sublevels = {
   entrySha: 'entrySha',
   ref: 'ref',
   change: 'change',
+  sourceItem: 'sourceItem',
+  profileRun: 'profileRun',
   searchMeta: 'searchMeta',
   searchPost: 'searchPost',
   searchRev: 'searchRev',

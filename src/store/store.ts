@@ -7,6 +7,7 @@ import { CofferError, ErrorCodes } from '../errors.js';
 import { decodeEntry, decodeMessageMeta, decodeRecord, encodeRecord } from './codec.js';
 import { decodeChange, decodeEntryKey, decodeMessageValue, decodeRefKey, FORMAT_VERSION, INITIAL_COUNTERS, InfoKeys, keys, prefixRange, SEARCH_SUBLEVELS, Sublevels, type Listing, type SearchSublevelName, type SublevelName } from './layout.js';
 import type { ArchiveRecord, Counters, EntryRecord, FolderRecord, MessageMeta, StoreInfo } from './records.js';
+import { ProfileState } from './profile-state.js';
 import { createSealer, type Sealer } from './sealing.js';
 import { Writer } from './writer.js';
 
@@ -245,6 +246,11 @@ export class ArchiveStore {
   searchAccess(): SearchAccess {
     const spaces = Object.fromEntries(SEARCH_SUBLEVELS.map((name) => [name, this.spaces[name]])) as SearchAccess['spaces'];
     return { spaces, sealer: this.sealer, batch: (ops) => this.db.batch(ops), snapshot: () => this.db.snapshot() };
+  }
+
+  /** What archiving profiles remember between runs; written through the store's writer. */
+  profileState(): ProfileState {
+    return new ProfileState({ sourceItem: this.spaces.sourceItem, profileRun: this.spaces.profileRun }, this.getWriter());
   }
 
   /** Raw access for integrity checking (verify.ts) only. */

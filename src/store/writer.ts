@@ -1,6 +1,7 @@
-// The store's single writer. Every write (a new archive, a folder, a message with its listings)
-// is queued here and committed in groups: each group is one LevelDB batch written with fsync, so
-// a message and everything that refers to it land together, and many messages share one fsync.
+// The store's single writer. Every write (a new archive, a folder, a message with its listings,
+// the archiving profiles' state) is queued here and committed in groups: each group is one
+// LevelDB batch written with fsync, so a message and everything that refers to it land together,
+// and many messages share one fsync.
 // Only this class assigns archive ids, folder ids, UIDVALIDITY and UIDs, so they never collide.
 import type { Level } from 'level';
 import { decodeRecord, encodeEntry, encodeRecord } from './codec.js';
@@ -73,12 +74,21 @@ export interface CommittedGroup {
 
 export type CommitListener = (group: CommittedGroup) => void;
 
+/** A write to the connectors' own keyspaces (profile state: layout.ts), made durable like a message. */
+export type RecordOp =
+  | { type: 'put'; space: RecordSpace; key: Buffer; value: Buffer }
+  | { type: 'del'; space: RecordSpace; key: Buffer };
+export type RecordSpace = 'sourceItem' | 'profileRun';
+
 type Job =
   | { kind: 'message'; message: PreparedMessage; resolve: (result: CommitResult) => void; reject: (err: unknown) => void }
-  | { kind: 'folder'; archive: string; folder: readonly string[]; resolve: (result: FolderRecord) => void; reject: (err: unknown) => void };
+  | { kind: 'folder'; archive: string; folder: readonly string[]; resolve: (result: FolderRecord) => void; reject: (err: unknown) => void }
+  | { kind: 'records'; ops: readonly RecordOp[]; resolve: (result: undefined) => void; reject: (err: unknown) => void };
 
 type Database = Level<Buffer, Buffer>;
-type BatchOp = { type: 'put'; sublevel: Keyspaces[keyof Keyspaces]; key: Buffer; value: Buffer };
+type BatchOp =
+  | { type: 'put'; sublevel: Keyspaces[keyof Keyspaces]; key: Buffer; value: Buffer }
+  | { type: 'del'; sublevel: Keyspaces[keyof Keyspaces]; key: Buffer };
 
 const MAX_GROUP = 256;
 
@@ -107,6 +117,11 @@ export class Writer {
   /** Creates the archive and folder when missing (an import names an archive that may not exist yet). */
   ensureFolder(archive: string, folder: readonly string[]): Promise<FolderRecord> {
     return new Promise((resolve, reject) => this.enqueue({ kind: 'folder', archive, folder, resolve, reject }));
+  }
+
+  /** Writes profile state (source items, run records) durably, grouped with whatever else is queued. */
+  writeRecords(ops: readonly RecordOp[]): Promise<undefined> {
+    return new Promise((resolve, reject) => this.enqueue({ kind: 'records', ops, resolve, reject }));
   }
 
   /**
@@ -255,13 +270,18 @@ export class Writer {
       if (value) storedPairs.set(pairKeys[i]!.toString('hex'), value.readUInt32BE(0));
     });
 
-    const results: (CommitResult | FolderRecord)[] = [];
+    const results: (CommitResult | FolderRecord | undefined)[] = [];
     const listings: CommittedListing[] = [];
     const contents: CommittedGroup['contents'] = [];
     const newShas = new Map<string, number>();
     for (const job of group) {
       if (job.kind === 'folder') {
         results.push(await folderFor(job.archive, job.folder));
+        continue;
+      }
+      if (job.kind === 'records') {
+        for (const op of job.ops) ops.push(op.type === 'put' ? { type: 'put', sublevel: this.spaces[op.space], key: op.key, value: op.value } : { type: 'del', sublevel: this.spaces[op.space], key: op.key });
+        results.push(undefined);
         continue;
       }
       const { message } = job;
@@ -320,7 +340,8 @@ export class Writer {
     group.forEach((job, i) => {
       const result = results[i];
       if (job.kind === 'message') job.resolve(result as CommitResult);
-      else job.resolve(result as FolderRecord);
+      else if (job.kind === 'folder') job.resolve(result as FolderRecord);
+      else job.resolve(undefined);
     });
     // The batch is durable and its callers answered: a failing listener must not look like a
     // failed write, so listeners run on their own tick where their errors surface on their own.

@@ -1,0 +1,341 @@
+// Pulls one IMAP mailbox into the archive: lists its folders and applies the folder rules, then per
+// folder compares what the server has (UIDVALIDITY, UIDs, flags, dates) with what the profile
+// already archived from it, fetches the new messages in batches (one UID FETCH per batch, many
+// messages per round trip) through the one write path, and records each only once it is stored.
+// Deletion rules run after everything was archived, and only for messages the store is checked to hold.
+import type { FetchMessageObject, ImapFlow, ListResponse } from 'imapflow';
+import { Directions } from '../../store/records.js';
+import type { SourceItemRecord, SourceScope } from '../../store/profile-state.js';
+import type { Routing } from '../../ingest/route.js';
+import { archiveHolds, type MailboxJob, type PullContext } from '../profiles/job.js';
+import { deleteRuleOf, filterOf, folderRulesOf, needsFullScan } from '../profiles/policy.js';
+import { dueForDeletion, passesFilter, type SourceState } from '../profiles/rules.js';
+import { connectImap, describeImapFailure } from './connect.js';
+import { effectiveFolders, type EffectiveFolder, type SourceFolder } from './folder-rules.js';
+
+/** A batch is cut at this many messages or bytes: bounded memory, few round trips. */
+const BATCH_MESSAGES = 500;
+const BATCH_BYTES = 32 * 1024 * 1024;
+/** Messages being prepared and committed at once while the fetch goes on. */
+const INGEST_WINDOW = 64;
+/** Source items are recorded in groups of this many (each group one fsync'd write). */
+const RECORD_GROUP = 256;
+
+interface ServerMessage {
+  uid: number;
+  seen: boolean;
+  flagged: boolean;
+  date: Date;
+  size: number;
+}
+
+interface ListedFolder {
+  /** The server's name for it (UTF-8, its delimiter), for SELECT. */
+  serverPath: string;
+  folder: EffectiveFolder;
+}
+
+function sourceFolderOf(entry: ListResponse): SourceFolder {
+  const path = entry.delimiter ? entry.path.split(entry.delimiter) : [entry.path];
+  // ImapFlow guesses special use from names when the server says nothing; only the server's word counts.
+  const specialUse = entry.specialUseSource === 'extension' ? entry.specialUse : undefined;
+  return { path, ...(specialUse ? { specialUse } : {}), ...(entry.flags.has('\\Noselect') || entry.flags.has('\\NonExistent') ? { noSelect: true } : {}) };
+}
+
+/** The effective folder list of a mailbox under a profile's rules (`coffer profile folders`). */
+export async function effectiveFoldersOf(client: ImapFlow, context: Pick<PullContext, 'profile'>): Promise<{ serverPath: string; folder: EffectiveFolder }[]> {
+  const listed = await client.list();
+  const hasSpecialUse = client.capabilities.has('SPECIAL-USE');
+  const effective = effectiveFolders(listed.map(sourceFolderOf), folderRulesOf(context.profile), hasSpecialUse);
+  return listed.map((entry, i) => ({ serverPath: entry.path, folder: effective[i]! }));
+}
+
+/** Reconnections one mailbox pull may make after a dropped connection before it gives up. */
+const MAX_RECONNECTS = 5;
+
+/** The mailbox's connection, re-established (and the folder re-opened) after a drop. */
+class Session {
+  private reconnects = 0;
+  private openPath: string | undefined;
+
+  constructor(
+    public client: ImapFlow,
+    private readonly job: MailboxJob,
+    private readonly context: PullContext,
+  ) {}
+
+  async open(path: string, readOnly: boolean): Promise<{ uidValidity: number; uidNext: number; exists: number }> {
+    await this.ensureConnected();
+    const mailbox = await this.client.mailboxOpen(path, { readOnly });
+    this.openPath = path;
+    return { uidValidity: Number(mailbox.uidValidity), uidNext: mailbox.uidNext, exists: mailbox.exists };
+  }
+
+  /** A fresh connection with the same folder open, when the last one was dropped. */
+  async ensureConnected(): Promise<void> {
+    if (this.client.usable) return;
+    if (this.reconnects >= MAX_RECONNECTS) throw new Error(`the connection was lost ${MAX_RECONNECTS + 1} times; giving up on this mailbox for this run`);
+    this.reconnects += 1;
+    this.client.close();
+    this.client = await connectImap(this.context.profile.server, this.job.login);
+    if (this.openPath !== undefined) await this.client.mailboxOpen(this.openPath, { readOnly: true });
+  }
+
+  async close(): Promise<void> {
+    await this.client.logout().catch(() => this.client.close());
+  }
+}
+
+export async function pullImapMailbox(job: MailboxJob, context: PullContext): Promise<void> {
+  const { profile, ingest, tally } = context;
+  const session = new Session(await connectImap(profile.server, job.login), job, context);
+  try {
+    if (job.destination.kind === 'archive') await ingest.ensureFolder({ archive: job.destination.archive, folder: [context.config.folders.received] });
+    const folders = (await effectiveFoldersOf(session.client, context)).filter((entry) => entry.folder.archived);
+    const passes: FolderPass[] = [];
+    for (const entry of folders) {
+      try {
+        const pass = await archiveFolder(session, entry, job, context);
+        if (pass) passes.push(pass);
+      } catch (err) {
+        tally.error({ mailbox: job.label, folder: entry.serverPath, message: describeImapFailure(err, profile.server, `archive folder "${entry.serverPath}"`) });
+      }
+    }
+    // The manual: deletion runs after everything was archived, so a failure above deletes nothing extra.
+    if (profile.delete === 'never') return;
+    for (const pass of passes) {
+      try {
+        await deleteDue(session, pass, job, context);
+      } catch (err) {
+        tally.error({ mailbox: job.label, folder: pass.serverPath, message: describeImapFailure(err, profile.server, `delete in folder "${pass.serverPath}"`) });
+      }
+    }
+  } finally {
+    await session.close();
+  }
+}
+
+interface FolderPass {
+  serverPath: string;
+  scope: SourceScope;
+  uidValidity: number;
+  server: Map<number, ServerMessage>;
+  known: Map<number, SourceItemRecord>;
+}
+
+async function archiveFolder(session: Session, entry: ListedFolder, job: MailboxJob, context: PullContext): Promise<FolderPass | null> {
+  const { state, tally } = context;
+  const scope: SourceScope = { profile: context.profile.name, mailbox: job.label, folder: entry.serverPath };
+  const mailbox = await session.open(entry.serverPath, true);
+  const uidValidity = mailbox.uidValidity;
+  const items = await state.imapItems(scope);
+  const known = new Map<number, SourceItemRecord>();
+  const stale = [];
+  for (const item of items) {
+    if (item.uidValidity === uidValidity) known.set(item.uid, item.record);
+    else stale.push({ uidValidity: item.uidValidity, uid: item.uid });
+  }
+  // UIDVALIDITY changed: the old UIDs mean nothing now. Everything is fetched again and content
+  // dedup keeps the archive from listing anything twice.
+  if (stale.length) await state.deleteItems(scope, stale);
+  if (mailbox.exists === 0) {
+    if (known.size) await state.deleteItems(scope, [...known.keys()].map((uid) => ({ uidValidity, uid })));
+    return null;
+  }
+
+  // Nothing new since the last run, and no rule that looks at old messages: nothing to do.
+  const highestKnown = Math.max(0, ...known.keys());
+  // (Equal counts and the highest UID known: any new message would have raised UIDNEXT past it.)
+  if (!needsFullScan(context.profile) && !stale.length && known.size === mailbox.exists && highestKnown === mailbox.uidNext - 1) {
+    tally.unchanged += known.size;
+    return null;
+  }
+
+  const server = new Map<number, ServerMessage>();
+  for await (const message of session.client.fetch('1:*', { uid: true, flags: true, internalDate: true, size: true })) {
+    server.set(message.uid, serverMessageOf(message));
+  }
+  // Gone from the source (deleted or moved there): nothing left to delete or resume.
+  const vanished = [...known.keys()].filter((uid) => !server.has(uid));
+  if (vanished.length) {
+    await state.deleteItems(scope, vanished.map((uid) => ({ uidValidity, uid })));
+    for (const uid of vanished) known.delete(uid);
+  }
+
+  const filter = filterOf(context.profile);
+  const wanted: ServerMessage[] = [];
+  for (const message of server.values()) {
+    if (known.has(message.uid)) tally.unchanged += 1;
+    else if (passesFilter(message, filter, context.now)) wanted.push(message);
+    else tally.skipped += 1;
+  }
+  wanted.sort((a, b) => a.uid - b.uid);
+  const batchContext: BatchContext = { entry, scope, uidValidity, known, job, context };
+  for (const batch of batches(wanted)) {
+    const missed = await fetchBatch(session.client, batch, batchContext);
+    // The connection dropped mid-batch (Dovecot does that on a message it cannot read): the rest
+    // is fetched one message at a time on a new connection, so one bad message costs only itself.
+    for (const message of missed) {
+      await session.ensureConnected();
+      if (Number(session.client.mailbox && session.client.mailbox.uidValidity) !== uidValidity) throw new Error('UIDVALIDITY changed during the run');
+      await fetchBatch(session.client, [message], batchContext, true);
+    }
+  }
+  return { serverPath: entry.serverPath, scope, uidValidity, server, known };
+}
+
+interface BatchContext {
+  entry: ListedFolder;
+  scope: SourceScope;
+  uidValidity: number;
+  known: Map<number, SourceItemRecord>;
+  job: MailboxJob;
+  context: PullContext;
+}
+
+/**
+ * Fetches and archives one batch. When the connection drops, returns the messages not yet
+ * received (unless this was the last attempt, alone); every other failure is reported here.
+ */
+async function fetchBatch(client: ImapFlow, batch: ServerMessage[], batchContext: BatchContext, lastAttempt = false): Promise<ServerMessage[]> {
+  const { entry, scope, uidValidity, known, job, context } = batchContext;
+  const { tally, state, ingest } = context;
+  const byUid = new Map(batch.map((message) => [message.uid, message]));
+  const received = new Set<number>();
+  const inFlight: Promise<void>[] = [];
+  let records: { id: { uidValidity: number; uid: number }; record: SourceItemRecord }[] = [];
+  const flushRecords = async (): Promise<void> => {
+    if (!records.length) return;
+    const group = records;
+    records = [];
+    await state.putItems(scope, group);
+  };
+  const routing = routingFor(job, entry, context);
+  const origin = (uid: number): string =>
+    `profile ${context.profile.name}: imap://${job.label}@${context.profile.server.host}:${context.profile.server.port}/${entry.serverPath};UIDVALIDITY=${uidValidity}/;UID=${uid}`;
+
+  // Why a message of the batch was not archived, when it was not.
+  const notArchived = new Map<number, string>();
+  const archiveOne = async (message: ServerMessage, raw: Buffer): Promise<void> => {
+    const outcome = await ingest.ingest({ raw, origin: origin(message.uid), receivedAt: message.date, routing });
+    if (outcome.placements.length === 0) {
+      tally.skipped += 1; // multidrop mail for no known address, with nowhere configured for it
+      return;
+    }
+    if (outcome.placements.some((placement) => placement.added)) tally.archived += 1;
+    else tally.unchanged += 1;
+    const record: SourceItemRecord = { sha: outcome.sha, archivedAt: context.now.getTime(), date: message.date.getTime() };
+    known.set(message.uid, record);
+    records.push({ id: { uidValidity, uid: message.uid }, record });
+    if (records.length >= RECORD_GROUP) await flushRecords();
+  };
+
+  let fetchError: unknown;
+  try {
+    for await (const fetched of client.fetch(uidSet(batch.map((m) => m.uid)), { uid: true, source: true }, { uid: true })) {
+      const message = byUid.get(fetched.uid);
+      if (message === undefined || received.has(fetched.uid)) continue;
+      received.add(fetched.uid);
+      if (!fetched.source) {
+        notArchived.set(message.uid, 'the server returned no content');
+        continue;
+      }
+      inFlight.push(archiveOne(message, fetched.source).catch((err: unknown) => void notArchived.set(message.uid, err instanceof Error ? err.message : String(err))));
+      if (inFlight.length >= INGEST_WINDOW) await inFlight.shift();
+    }
+  } catch (err) {
+    fetchError = err;
+  }
+  await Promise.all(inFlight);
+  await flushRecords();
+  const dropped = fetchError !== undefined && !client.usable;
+  const missed = dropped && !lastAttempt ? batch.filter((message) => !received.has(message.uid)) : [];
+  // Each message the server did not hand over is reported; the next run asks for it again.
+  const notFetched = fetchError === undefined ? 'the server did not return it' : describeImapFailure(fetchError, context.profile.server, 'fetch');
+  for (const message of batch) {
+    if (!received.has(message.uid) && !missed.includes(message)) notArchived.set(message.uid, notFetched);
+    const reason = notArchived.get(message.uid);
+    if (reason !== undefined) tally.error({ mailbox: job.label, folder: entry.serverPath, message: `UID ${message.uid}: not archived: ${reason}` });
+  }
+  return missed;
+}
+
+function routingFor(job: MailboxJob, entry: ListedFolder, context: PullContext): Routing {
+  if (job.destination.kind === 'multidrop') return { kind: 'multidrop', unknownArchive: job.destination.unknownArchive };
+  // The source folder tree under the archive; the source's INBOX is the archive's received folder.
+  const [first, ...rest] = entry.folder.path;
+  const folder = first !== undefined && first.toUpperCase() === 'INBOX' ? [context.config.folders.received, ...rest] : entry.folder.path;
+  // Sent mail is recognised by the folder it is in (manual 2.3 "Defining Sent Items Folders").
+  const direction = entry.folder.sent ? Directions.Sent : Directions.Received;
+  return { kind: 'explicit', targets: [{ archive: job.destination.archive, folder, direction }] };
+}
+
+async function deleteDue(session: Session, pass: FolderPass, job: MailboxJob, context: PullContext): Promise<void> {
+  const rule = deleteRuleOf(context.profile);
+  const filter = filterOf(context.profile);
+  const due: number[] = [];
+  for (const [uid, record] of pass.known) {
+    const message = pass.server.get(uid);
+    if (message === undefined) continue;
+    const state: SourceState = { seen: message.seen, flagged: message.flagged, date: message.date };
+    if (!dueForDeletion(state, new Date(record.archivedAt), rule, filter, context.now)) continue;
+    if (await archiveHolds(context.store, record.sha)) due.push(uid);
+    else context.tally.error({ mailbox: job.label, folder: pass.serverPath, message: `UID ${uid}: not deleted: the archive does not hold it` });
+  }
+  if (!due.length) return;
+  const mailbox = await session.open(pass.serverPath, false);
+  if (mailbox.uidValidity !== pass.uidValidity) {
+    context.tally.error({ mailbox: job.label, folder: pass.serverPath, message: 'not deleted: UIDVALIDITY changed during the run' });
+    return;
+  }
+  for (let start = 0; start < due.length; start += BATCH_MESSAGES) {
+    const chunk = due.slice(start, start + BATCH_MESSAGES);
+    await session.client.messageDelete(uidSet(chunk), { uid: true });
+    await context.state.deleteItems(pass.scope, chunk.map((uid) => ({ uidValidity: pass.uidValidity, uid })));
+    context.tally.deleted += chunk.length;
+  }
+}
+
+function serverMessageOf(message: FetchMessageObject): ServerMessage {
+  const flags = message.flags ?? new Set<string>();
+  const internal = message.internalDate === undefined ? undefined : new Date(message.internalDate);
+  return {
+    uid: message.uid,
+    seen: flags.has('\\Seen'),
+    flagged: flags.has('\\Flagged'),
+    date: internal !== undefined && Number.isFinite(internal.getTime()) ? internal : new Date(Number.NaN),
+    size: message.size ?? 0,
+  };
+}
+
+function* batches(messages: readonly ServerMessage[]): Generator<ServerMessage[]> {
+  let batch: ServerMessage[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    if (batch.length && (batch.length >= BATCH_MESSAGES || bytes + message.size > BATCH_BYTES)) {
+      yield batch;
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(message);
+    bytes += message.size;
+  }
+  if (batch.length) yield batch;
+}
+
+/** "1:3,7,9:10" for ascending UIDs. */
+export function uidSet(uids: readonly number[]): string {
+  const parts: string[] = [];
+  let start = uids[0];
+  let previous = start;
+  for (const uid of uids.slice(1)) {
+    if (uid === previous! + 1) {
+      previous = uid;
+      continue;
+    }
+    parts.push(start === previous ? `${start}` : `${start}:${previous}`);
+    start = previous = uid;
+  }
+  if (start !== undefined) parts.push(start === previous ? `${start}` : `${start}:${previous}`);
+  return parts.join(',');
+}
