@@ -83,6 +83,7 @@ export class Pop3ResponseParser {
   private bodyState: 'lineStart' | 'dot' | 'dotCr' | 'mid' = 'lineStart';
   private segments: Buffer[] = [];
   private bodyLength = 0;
+  private received = 0;
 
   constructor(onResponse: (response: Pop3Response) => void) {
     this.onResponse = onResponse;
@@ -98,9 +99,9 @@ export class Pop3ResponseParser {
     return this.expected.length;
   }
 
-  /** Bytes of the current response received so far (status line and body). */
+  /** Bytes of the response in progress received so far, as sent (status line and body). */
   get partialBytes(): number {
-    return this.lineLength + this.bodyLength;
+    return this.received;
   }
 
   push(chunk: Buffer): void {
@@ -114,7 +115,11 @@ export class Pop3ResponseParser {
         if (this.lineLength + (end - pos) > MAX_STATUS_LINE) throw new Pop3ParseError(`response line longer than ${MAX_STATUS_LINE} bytes`);
         this.lineParts.push(chunk.subarray(pos, end));
         this.lineLength += end - pos;
-        if (lf === -1) return;
+        if (lf === -1) {
+          this.received += end - pos;
+          return;
+        }
+        this.received += lf + 1 - pos;
         pos = lf + 1;
         let line = Buffer.concat(this.lineParts, this.lineLength);
         this.lineParts = [];
@@ -132,12 +137,17 @@ export class Pop3ResponseParser {
           this.bodyLength = 0;
         } else {
           this.expected.shift();
+          this.received = 0;
           this.onResponse({ ok, status });
         }
       } else {
         const end = this.scanBody(chunk, pos);
-        if (end === -1) return;
+        if (end === -1) {
+          this.received += chunk.length - pos;
+          return;
+        }
         pos = end;
+        this.received = 0;
         const body = Buffer.concat(this.segments, this.bodyLength);
         const status = this.status;
         this.segments = [];
@@ -217,7 +227,6 @@ function preview(bytes: Buffer): string {
 
 /** Server text for error messages: one line, no control characters, bounded. */
 function sanitize(text: string): string {
-  // eslint-disable-next-line no-control-regex
   const clean = text.replace(/[\x00-\x1f\x7f]/g, '?');
   return clean.length > 300 ? `${clean.slice(0, 300)}...` : clean;
 }

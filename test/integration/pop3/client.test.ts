@@ -125,8 +125,8 @@ test('UIDL, LIST and RETR are byte-exact: dots, 8-bit bytes, a 5 MB message', as
 
   await withClient(options('exact'), async (client) => {
     const uidl = await client.uidl();
-    // Dovecot's pop3_uidl_format %08Xu%08Xv: UID and UIDVALIDITY in hex.
-    const hex = (n: number | bigint): string => n.toString(16).toUpperCase().padStart(8, '0');
+    // Dovecot's pop3_uidl_format %08Xu%08Xv: UID and UIDVALIDITY in (lowercase) hex.
+    const hex = (n: number | bigint): string => n.toString(16).padStart(8, '0');
     t.deepEqual(
       uidl,
       source.map((message, i) => ({ number: i + 1, uid: `${hex(message.uid)}${hex(validity)}` })),
