@@ -118,24 +118,30 @@ export const duration = z.string({ error: (issue) => (typeof issue.input === 'nu
   return ms;
 });
 
-/** A calendar age: "30d", "2w", "6mo", "1y". Months and years count on the calendar, not in days. */
+/** A calendar age such as 30 days or 6 months: "30d", "2w", "6mo", "1y". */
 export interface Age {
   days: number;
   months: number;
 }
 
+const AGE = /^(\d{1,5})\s*(d|w|mo|y)$/i;
+const UNIT_AGE = {
+  d: (n: number): Age => ({ days: n, months: 0 }),
+  w: (n: number): Age => ({ days: n * 7, months: 0 }),
+  mo: (n: number): Age => ({ days: 0, months: n }),
+  y: (n: number): Age => ({ days: 0, months: n * 12 }),
+} as const;
+
+/**
+ * Parses "30d", "2w", "6mo", "1y" (case-insensitive, 1 to 99999 units). "m" is refused: minutes or
+ * months? Zero is refused too: "0d" is a mistake for a filter and means "immediately" for a deletion
+ * rule, which should say so.
+ */
 export function parseAge(value: string): Age | null {
-  const match = /^(\d{1,5})\s*(d|w|mo|y)$/.exec(value.trim());
-  if (match === null) return null;
-  const count = Number(match[1]);
-  switch (match[2]) {
-    case 'd':
-      return { days: count, months: 0 };
-    case 'w':
-      return { days: count * 7, months: 0 };
-    case 'mo':
-      return { days: 0, months: count };
-    default:
-      return { days: 0, months: count * 12 };
-  }
+  const m = AGE.exec(value.trim());
+  if (m === null) return null;
+  const n = Number(m[1]);
+  const unit = (m[2] ?? '').toLowerCase();
+  if (n === 0 || !(unit in UNIT_AGE)) return null;
+  return UNIT_AGE[unit as keyof typeof UNIT_AGE](n);
 }

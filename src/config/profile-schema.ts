@@ -196,6 +196,10 @@ function checkKindFields(value: ProfileInput, ctx: z.RefinementCtx): void {
   }
   if (value.kind === 'mailbox') need('archive', 'the archive the mailbox is pulled into');
   else forbid('archive', value.kind === 'multidrop' ? 'mail is routed by its addresses' : 'each mailbox goes to its own archive');
+  // POP3 has no read flags and no dates before a message is downloaded (the manual: filter is IMAP only).
+  if (value.server.protocol === 'pop3' && (!value.filter.archiveUnread || value.filter.olderThan !== undefined)) {
+    ctx.addIssue({ code: 'custom', message: 'filters need IMAP: POP3 has no read flags and no dates before download', path: ['filter'] });
+  }
   if ((value.kind === 'master' || value.kind === 'csv') && value.server.protocol !== 'imap') {
     ctx.addIssue({ code: 'custom', message: `${value.kind} profiles pull IMAP mailboxes`, path: ['server', 'protocol'] });
   }
@@ -203,8 +207,8 @@ function checkKindFields(value: ProfileInput, ctx: z.RefinementCtx): void {
 
 /** Folder patterns prefixed "||" (case-sensitive) or "|i|" (case-insensitive) are regular expressions. */
 export function folderRegex(pattern: string): RegExp | null {
-  if (pattern.startsWith('||')) return new RegExp(pattern.slice(2), 'u');
-  if (pattern.startsWith('|i|')) return new RegExp(pattern.slice(3), 'iu');
+  if (pattern.startsWith('||')) return new RegExp(pattern.slice(2));
+  if (pattern.startsWith('|i|')) return new RegExp(pattern.slice(3), 'i');
   return null;
 }
 

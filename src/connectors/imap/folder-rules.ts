@@ -3,6 +3,8 @@
 // include list, minus an exclude list; names are "/"-joined whatever the server's delimiter. Pure,
 // so `coffer profile folders` can show the same answer the connector acts on, with a reason per folder.
 
+import { folderRegex } from '../../config/index.js';
+
 export interface SourceFolder {
   path: string[];
   /** RFC 6154 attribute as the server sent it, e.g. '\\Sent', '\\Trash', '\\All'. Not a guess from the name. */
@@ -61,11 +63,6 @@ function joinPath(segments: readonly string[]): string {
   return [first.toUpperCase() === 'INBOX' ? 'INBOX' : first, ...rest].join('/');
 }
 
-function regexOf(pattern: string): RegExp | null {
-  if (pattern.startsWith('||')) return new RegExp(pattern.slice(2));
-  if (pattern.startsWith('|i|')) return new RegExp(pattern.slice(3), 'i');
-  return null;
-}
 
 export function checkFolderPattern(pattern: string): string | null {
   if (pattern.trim() === '') return 'folder pattern is empty';
@@ -73,7 +70,7 @@ export function checkFolderPattern(pattern: string): string | null {
   if (isRegex) {
     if (pattern.replace(/^\|i?\|/, '') === '') return 'regular expression is empty';
     try {
-      regexOf(pattern);
+      folderRegex(pattern);
     } catch (err) {
       return `invalid regular expression: ${err instanceof Error ? err.message : String(err)}`;
     }
@@ -95,7 +92,7 @@ interface Matcher {
 function compile(pattern: FolderPattern): Matcher {
   const problem = checkFolderPattern(pattern.path);
   if (problem !== null) throw new RangeError(`folder pattern "${pattern.path}": ${problem}`);
-  const regex = regexOf(pattern.path);
+  const regex = folderRegex(pattern.path);
   if (regex !== null) return { pattern, literal: null, matches: (paths) => paths.some((p) => regex.test(p)) };
   const literal = joinPath(pattern.path.split('/'));
   return { pattern, literal, matches: (paths) => paths.includes(literal) };

@@ -383,7 +383,10 @@ class Session implements Pop3Client {
   /** STLS: hands the plain socket to TLS; bytes received after the +OK would be injected plaintext. */
   private async upgrade(): Promise<void> {
     const plain = this.socket;
-    if (!plain || this.parser.pending > 0 || this.parser.partialBytes > 0) throw this.error('protocol', 'unexpected data after STLS');
+    // Anything after the +OK made the parser fail the session already (unsolicited data).
+    if (!plain || this.failure || this.parser.pending > 0 || this.parser.partialBytes > 0) {
+      throw this.error('protocol', `STLS: ${this.failureReason ?? 'unexpected data after the answer'}`, { command: 'STLS' });
+    }
     this.detach?.();
     this.detach = undefined;
     this.socket = undefined;

@@ -254,6 +254,24 @@ test('starttls against a server without STLS refuses to log in', async (t) => {
   t.is(err.kind, 'tls');
   t.regex(err.message, /does not offer STLS/);
   t.deepEqual(received, ['CAPA\r\n']);
+
+  // Plaintext sent after the STLS answer would be read as if it came over TLS (RFC 2595 section
+  // 3.1's injection): the session is dropped, nothing is sent after STLS.
+  const injected: string[] = [];
+  const injecting = await fakeServer(t, (socket) => {
+    socket.write('+OK fake\r\n');
+    socket.on('data', (data: Buffer) => {
+      injected.push(data.toString());
+      if (data.toString().startsWith('CAPA')) socket.write('+OK\r\nSTLS\r\n.\r\n');
+      else socket.write('+OK go ahead\r\n+OK injected\r\n');
+    });
+  });
+  const injection = await pop3Error(t, connectPop3(options('plain', { port: injecting, security: 'starttls' })));
+  // One write on loopback arrives as one chunk (kind protocol); were it split, the injected bytes
+  // would reach the TLS handshake instead and fail it (kind tls). Either way: no login.
+  if (injection.kind === 'protocol') t.regex(injection.message, /STLS: unexpected data from the server: \+OK injected/);
+  else t.is(injection.kind, 'tls');
+  t.deepEqual(injected, ['CAPA\r\n', 'STLS\r\n']);
 });
 
 test('garbage from the server is kind protocol; a server that hangs up is kind closed', async (t) => {

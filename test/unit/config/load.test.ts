@@ -276,7 +276,7 @@ test('all problems are reported together, in file order', (t) => {
     '      allowFrom: [10.0.0.0/8, 10.0.0.0/33, "::1"]', // 19
     'imap: { starttls: "[::1]:143", tls: "[nope]:993" }', // 20
     'profiles:', // 21
-    '  - imap: {}', // 22
+    '  - { name: p, kind: mailbox, server: {} }', // 22
     'retention: [{}]', // 23
     '',
   ].join('\n');
@@ -297,7 +297,7 @@ test('all problems are reported together, in file order', (t) => {
     `${file}:19:31 smtp.endpoints[0].allowFrom[1]: prefix length "33" must be 0-32 for an IPv4 address`,
     `${file}:19:44 smtp.endpoints[0].allowFrom[2]: expected a CIDR block such as "10.0.0.0/8" or "::1/128", got "::1"`,
     `${file}:20:32 imap.tls: "nope" is not an IPv6 address`,
-    `${file}:22:5 profiles[0]: archiving profiles are not implemented yet`,
+    `${file}:22:31 profiles[0].server.host: required`,
     `${file}:23:13 retention[0]: retention policies are not implemented yet`,
   ]);
 });

@@ -1,12 +1,11 @@
 import test from 'ava';
+import { parseAge, type Age } from '../../../../src/config/index.js';
 import {
   before,
   describeDeleteRule,
   dueForDeletion,
   formatAge,
-  parseAge,
   passesFilter,
-  type Age,
   type ArchiveFilter,
   type DeleteRule,
   type SourceState,
