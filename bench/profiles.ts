@@ -9,12 +9,15 @@
 // src/ taken at start, plain node without tsx), so its RSS and CPU are its own: ProfileRunner.run()
 // as the daemon calls it (the test harness's way: parseConfigText, openCoffer, new ProfileRunner),
 // then a second run of the same profile (incremental, nothing new), then close().
-// Measures wall time, messages/s, MB/s, CPU, peak RSS (VmRSS polled every 100 ms from outside, the
-// child's own process.memoryUsage().rss every 100 ms, and ru_maxrss), Dovecot's CPU, the rest of
-// the machine's CPU; mbsync's wall time, CPU and ru_maxrss from GNU time. Writes
-// bench/results/profiles-<messages>.json.
+// Measures wall time, messages/s, MB/s, CPU, peak RSS (VmRSS/RssAnon/RssFile polled every 100 ms
+// from outside, the child's own process.memoryUsage() every 100 ms, and ru_maxrss), Dovecot's CPU,
+// the rest of the machine's CPU; mbsync's wall time, CPU and ru_maxrss from GNU time. For
+// reference, `coffer import maildir` of the same Maildir with the same build (the write path
+// alone, no IMAP). Coffer's processes get MALLOC_ARENA_MAX=2, as systemd/coffer.service sets it.
+// Writes bench/results/profiles-<messages>.json.
 // CLI: node --import=tsx bench/profiles.ts [--messages corpus|N] [--skip-coffer] [--skip-mbsync]
-//        [--mbsync-fsync yes|no] [--profile DIR] [--work DIR] [--out FILE] [--wait-idle S] [--timeout S] [--keep]
+//        [--skip-reference] [--mbsync-fsync yes|no] [--malloc-arena-max N] [--profile DIR]
+//        [--work DIR] [--out FILE] [--wait-idle S] [--timeout S] [--clean]
 
 import { spawn, spawnSync } from 'node:child_process';
 import { chown, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -38,12 +41,15 @@ interface Options {
   skipMbsync: boolean;
   skipReference: boolean;
   mbsyncFsync: boolean;
+  /** MALLOC_ARENA_MAX for Coffer's processes, as systemd/coffer.service sets it; 0: not set. */
+  mallocArenaMax: number;
   profile: string | undefined;
   work: string;
   out: string | undefined;
   waitIdleSeconds: number;
   timeoutSeconds: number;
-  keep: boolean;
+  /** Delete this run's data directories and mbsync's Maildir at the end (else the next run does, first). */
+  clean: boolean;
   child: string | undefined;
 }
 
@@ -56,17 +62,18 @@ function parseOptions(argv: string[]): Options {
       'skip-mbsync': { type: 'boolean' },
       'skip-reference': { type: 'boolean' },
       'mbsync-fsync': { type: 'string' },
+      'malloc-arena-max': { type: 'string' },
       profile: { type: 'string' },
       work: { type: 'string' },
       out: { type: 'string' },
       'wait-idle': { type: 'string' },
       timeout: { type: 'string' },
-      keep: { type: 'boolean' },
+      clean: { type: 'boolean' },
       child: { type: 'string' },
     },
     'usage: node --import=tsx bench/profiles.ts [--messages corpus|N] [--skip-coffer] [--skip-mbsync] [--skip-reference]\n' +
-      '                                            [--mbsync-fsync yes|no] [--profile DIR] [--work DIR] [--out FILE]\n' +
-      '                                            [--wait-idle S] [--timeout S] [--keep]\n',
+      '                                            [--mbsync-fsync yes|no] [--malloc-arena-max N] [--profile DIR]\n' +
+      '                                            [--work DIR] [--out FILE] [--wait-idle S] [--timeout S] [--clean]\n',
   );
   const messages = values.messages === undefined || values.messages === 'corpus' ? 'corpus' : Number(values.messages);
   if (messages !== 'corpus' && (!Number.isInteger(messages) || messages <= 0)) throw new Error('--messages: "corpus" or a positive integer');
@@ -78,17 +85,41 @@ function parseOptions(argv: string[]): Options {
     skipMbsync: values['skip-mbsync'] === true,
     skipReference: values['skip-reference'] === true,
     mbsyncFsync: fsync === 'yes',
+    mallocArenaMax: numberOption(values['malloc-arena-max'], 2),
     profile: values.profile === undefined ? undefined : resolve(values.profile),
     work: resolve(values.work ?? join(ROOT, 'bench', '.work')),
     out: values.out === undefined ? undefined : resolve(values.out),
     waitIdleSeconds: numberOption(values['wait-idle'], 120),
     timeoutSeconds: numberOption(values.timeout, 1800),
-    keep: values.keep === true,
+    clean: values.clean === true,
     child: values.child,
   };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** When this run last deleted many files (leftovers of an earlier run), for settle(). */
+let deletedAt: number | undefined;
+/** How long after deleting many files creating new ones stays slow here (observed; ext4's inode allocator avoids recently freed inodes for a while). */
+const AFTER_DELETE_MS = 40_000;
+
+/**
+ * Before a measurement: flush dirty pages to disk, and wait until AFTER_DELETE_MS have passed since
+ * leftovers were deleted. On this VM (ext4), creating thousands of files within ~30 s of deleting
+ * thousands of others cost 3-4× the system time (mbsync's 6,046 files: 2.9-3.4 s, 1.2-1.4 s sys, on
+ * a quiet file system; 7.7-9.7 s, 5.8-6.8 s sys, when the previous run's copy had been deleted
+ * seconds before). So nothing is deleted between measurements: the previous run's data directories
+ * and Maildir go at the start (then this wait), this run's stay until the next (or `--clean`).
+ */
+async function settle(): Promise<void> {
+  spawnSync('sync');
+  const wait = deletedAt === undefined ? 0 : deletedAt + AFTER_DELETE_MS - Date.now();
+  if (wait > 0) {
+    process.stderr.write(`(waiting ${(wait / 1000).toFixed(0)} s after deleting the previous run's files) `);
+    await sleep(wait);
+  }
+}
+
 const mib = (kib: number): number => round(kib / 1024, 1);
 const mb = (kib: number): number => round((kib * 1024) / 1e6, 1);
 
@@ -137,6 +168,16 @@ async function dovecotMasterPid(conf: string): Promise<number | null> {
 
 // --- the Coffer side: a child process ----------------------------------------------------------------
 
+/** Environment of Coffer's processes: production, no inherited config, the unit's MALLOC_ARENA_MAX. */
+function cofferEnv(options: Options): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production' };
+  delete env['COFFER_CONFIG'];
+  delete env['COFFER_DATA'];
+  delete env['MALLOC_ARENA_MAX'];
+  if (options.mallocArenaMax > 0) env['MALLOC_ARENA_MAX'] = String(options.mallocArenaMax);
+  return env;
+}
+
 interface ChildSpec {
   /** The transpiled snapshot (its src/ holds the code under test). */
   build: string;
@@ -166,6 +207,8 @@ interface ChildRun {
   /** process.memoryUsage().rss sampled every 100 ms during the run (the child's own view). */
   rssPeakKiB: number;
   rssSamples: number;
+  /** Every second: [s since the run started, rss, heapTotal, heapUsed, external, arrayBuffers] in MiB (main thread's heap; rss is the whole process). */
+  memoryTimelineMiB: number[][];
   record: RunRecordLike;
 }
 
@@ -215,9 +258,14 @@ async function childMain(specPath: string): Promise<void> {
   for (let i = 0; i < spec.runs; i++) {
     let peak = 0;
     let samples = 0;
+    const memoryTimelineMiB: number[][] = [];
+    const runStart = performance.now();
     const timer = setInterval(() => {
       peak = Math.max(peak, process.memoryUsage.rss());
-      samples++;
+      if (samples++ % 10 === 0) {
+        const m = process.memoryUsage();
+        memoryTimelineMiB.push([(performance.now() - runStart) / 1000, m.rss, m.heapTotal, m.heapUsed, m.external, m.arrayBuffers].map((v, k) => round(k === 0 ? v : v / 2 ** 20, 1)));
+      }
     }, 100);
     const cpu = process.cpuUsage();
     const dovecot = await treeCpuSeconds(spec.dovecotPid);
@@ -239,6 +287,7 @@ async function childMain(specPath: string): Promise<void> {
       machineBusySeconds: (await machineBusySeconds()) - busy,
       rssPeakKiB: peak / 1024,
       rssSamples: samples,
+      memoryTimelineMiB,
       record,
     });
   }
@@ -292,12 +341,45 @@ interface RssSample {
   fileKiB: number;
 }
 
+/**
+ * Polls a process's VmRSS, RssAnon and RssFile every 100 ms (from outside: independent of its
+ * event loop) until `done()`; VmHWM is its peak since it started.
+ */
+async function pollMemory(pid: () => Promise<number | undefined>, done: () => boolean): Promise<{ samples: RssSample[]; hwmKiB: number }> {
+  const samples: RssSample[] = [];
+  let hwmKiB = 0;
+  while (!done()) {
+    const target = await pid();
+    const status = target === undefined ? '' : await readFile(`/proc/${target}/status`, 'utf8').catch(() => '');
+    if (status !== '') {
+      samples.push({ at: Date.now(), rssKiB: statusKiB(status, 'VmRSS'), anonKiB: statusKiB(status, 'RssAnon'), fileKiB: statusKiB(status, 'RssFile') });
+      hwmKiB = Math.max(hwmKiB, statusKiB(status, 'VmHWM'));
+    }
+    await sleep(100);
+  }
+  return { samples, hwmKiB };
+}
+
+/** One sample a second: [s, VmRSS, RssAnon, RssFile] in MiB. */
+function memoryTimeline(samples: readonly RssSample[]): number[][] {
+  const t0 = samples[0]?.at ?? 0;
+  return samples.filter((_, i) => i % 10 === 0).map((s) => [round((s.at - t0) / 1000, 1), mib(s.rssKiB), mib(s.anonKiB), mib(s.fileKiB)]);
+}
+
+/** The largest VmRSS sample, with the RssAnon and RssFile of that same sample. */
+function peakSample(samples: readonly RssSample[]): { rssKiB: number; anonKiB: number; fileKiB: number } {
+  let peak = { rssKiB: 0, anonKiB: 0, fileKiB: 0 };
+  for (const s of samples) if (s.rssKiB > peak.rssKiB) peak = s;
+  return { rssKiB: peak.rssKiB, anonKiB: peak.anonKiB, fileKiB: peak.fileKiB };
+}
+
 interface CofferResult {
   child: ChildResult;
   processSeconds: number;
-  /** VmRSS of the child polled every 100 ms from this process, over each run (max), and VmHWM at the end. */
+  /** The child's memory polled every 100 ms from this process: per run, the sample with the largest VmRSS; VmHWM over its life. */
   polled: { runs: { rssKiB: number; anonKiB: number; fileKiB: number }[]; hwmKiB: number; samples: number };
-  rssTimelineMiB: [number, number][];
+  /** [s, VmRSS, RssAnon, RssFile] MiB, one a second, over the child's life. */
+  rssTimelineMiB: number[][];
   exit: { code: number | null; signal: string | null };
 }
 
@@ -309,10 +391,12 @@ async function runCoffer(options: Options, build: string, port: number, messages
   await writeFile(specPath, JSON.stringify(spec));
   const profiling = options.profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.profile];
   if (options.profile !== undefined) await mkdir(options.profile, { recursive: true });
+  await settle();
+  await waitIdle(options.waitIdleSeconds);
   const started = performance.now();
   const child = spawn(process.execPath, [...profiling, join(build, 'bench', 'profiles.js'), '--child', specPath], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_ENV: 'production' },
+    env: cofferEnv(options),
   });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
@@ -324,16 +408,7 @@ async function runCoffer(options: Options, build: string, port: number, messages
     done = true;
   });
   const killer = setTimeout(() => child.kill('SIGKILL'), options.timeoutSeconds * 1000);
-  const samples: RssSample[] = [];
-  let hwmKiB = 0;
-  while (!done) {
-    const status = await readFile(`/proc/${child.pid}/status`, 'utf8').catch(() => '');
-    if (status !== '') {
-      samples.push({ at: Date.now(), rssKiB: statusKiB(status, 'VmRSS'), anonKiB: statusKiB(status, 'RssAnon'), fileKiB: statusKiB(status, 'RssFile') });
-      hwmKiB = Math.max(hwmKiB, statusKiB(status, 'VmHWM'));
-    }
-    await sleep(100);
-  }
+  const { samples, hwmKiB } = await pollMemory(() => Promise.resolve(child.pid), () => done);
   const exit = await exited;
   clearTimeout(killer);
   const processSeconds = (performance.now() - started) / 1000;
@@ -341,17 +416,8 @@ async function runCoffer(options: Options, build: string, port: number, messages
   if (exit.code !== 0 || result === undefined) {
     throw new Error(`coffer child exited ${exit.code ?? exit.signal}: ${Buffer.concat(err).toString('utf8').slice(-3000)}`);
   }
-  const runs = result.runs.map((run) => {
-    const inRun = samples.filter((s) => s.at >= run.startedAt && s.at <= run.finishedAt + 100);
-    return {
-      rssKiB: Math.max(0, ...inRun.map((s) => s.rssKiB)),
-      anonKiB: Math.max(0, ...inRun.map((s) => s.anonKiB)),
-      fileKiB: Math.max(0, ...inRun.map((s) => s.fileKiB)),
-    };
-  });
-  const t0 = samples[0]?.at ?? 0;
-  const timeline = samples.filter((_, i) => i % 10 === 0).map((s): [number, number] => [round((s.at - t0) / 1000, 1), mib(s.rssKiB)]);
-  if (!options.keep) await rm(dataDir, { recursive: true, force: true });
+  const runs = result.runs.map((run) => peakSample(samples.filter((s) => s.at >= run.startedAt && s.at <= run.finishedAt + 100)));
+  const timeline = memoryTimeline(samples);
   return { child: result, processSeconds, polled: { runs, hwmKiB, samples: samples.length }, rssTimelineMiB: timeline, exit };
 }
 
@@ -379,7 +445,9 @@ interface MbsyncResult {
   folders: string[];
 }
 
-async function timedMbsync(rc: string, timeFile: string, dovecotPid: number | null, timeoutSeconds: number): Promise<MbsyncRun> {
+async function timedMbsync(rc: string, timeFile: string, dovecotPid: number | null, timeoutSeconds: number, waitIdleSeconds: number): Promise<MbsyncRun> {
+  await settle();
+  await waitIdle(waitIdleSeconds);
   const dovecot = await treeCpuSeconds(dovecotPid);
   const busy = await machineBusySeconds();
   const started = performance.now();
@@ -448,9 +516,8 @@ async function runMbsync(options: Options, port: number, certFile: string, dovec
   ].join('\n');
   await writeFile(rc, config, { mode: 0o600 });
   const timeFile = join(options.work, `profiles-mbsync-time-${label}`);
-  await waitIdle(options.waitIdleSeconds);
   process.stderr.write('mbsync: pull ...');
-  const first = await timedMbsync(rc, timeFile, dovecotPid, options.timeoutSeconds);
+  const first = await timedMbsync(rc, timeFile, dovecotPid, options.timeoutSeconds, options.waitIdleSeconds);
   process.stderr.write(` ${first.seconds.toFixed(1)} s (exit ${first.code})\n`);
   let inboxFiles = 0;
   let inboxBytes = 0;
@@ -462,11 +529,9 @@ async function runMbsync(options: Options, port: number, certFile: string, dovec
     }
   }
   const folders = (await readdir(target)).sort();
-  await waitIdle(options.waitIdleSeconds);
   process.stderr.write('mbsync: re-run ...');
-  const rerun = await timedMbsync(rc, timeFile, dovecotPid, options.timeoutSeconds);
+  const rerun = await timedMbsync(rc, timeFile, dovecotPid, options.timeoutSeconds, options.waitIdleSeconds);
   process.stderr.write(` ${rerun.seconds.toFixed(2)} s\n`);
-  if (!options.keep) await rm(target, { recursive: true, force: true });
   return { version: version.stdout.trim(), config: config.replace(`Pass ${PASSWORD}`, 'Pass …'), first, rerun, inboxFiles, inboxBytes, folders };
 }
 
@@ -479,6 +544,8 @@ interface ReferenceResult {
   machineBusySeconds: number;
   code: number | null;
   summary: unknown;
+  peak: { rssKiB: number; anonKiB: number; fileKiB: number };
+  rssTimelineMiB: number[][];
 }
 
 /**
@@ -491,13 +558,12 @@ async function runReference(options: Options, build: string, maildir: MaildirInf
   const config = join(options.work, `profiles-import-${label}.yaml`);
   await writeFile(config, [`dataDir: ${JSON.stringify(dataDir)}`, `archives: [{ name: ${ARCHIVE}, address: ${USER} }]`, ''].join('\n'));
   const timeFile = join(options.work, `profiles-import-time-${label}`);
+  await settle();
   await waitIdle(options.waitIdleSeconds);
   process.stderr.write('reference: coffer import maildir ...');
   const busy = await machineBusySeconds();
   const started = performance.now();
-  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production' };
-  delete env['COFFER_CONFIG'];
-  delete env['COFFER_DATA'];
+  const env = cofferEnv(options);
   const child = spawn(
     '/usr/bin/time',
     ['-f', '%e %U %S %M', '-o', timeFile, process.execPath, join(build, 'src', 'main.js'), 'import', 'maildir', maildir.path, '--archive', ARCHIVE, '--config', config, '--json'],
@@ -508,16 +574,36 @@ async function runReference(options: Options, build: string, maildir: MaildirInf
   child.stdout.on('data', (c: Buffer) => out.push(c));
   child.stderr.on('data', (c: Buffer) => err.push(c));
   const killer = setTimeout(() => child.kill('SIGKILL'), options.timeoutSeconds * 1000);
-  const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+  let closed = false;
+  const exited = new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+  void exited.then(() => {
+    closed = true;
+  });
+  // GNU time's child: the node process.
+  const nodePid = async (): Promise<number | undefined> => {
+    const children = await readFile(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').catch(() => '');
+    const pid = Number(children.trim().split(' ')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  };
+  const memory = await pollMemory(nodePid, () => closed);
+  const code = await exited;
   clearTimeout(killer);
   const seconds = (performance.now() - started) / 1000;
   const machineBusy = (await machineBusySeconds()) - busy;
   process.stderr.write(` ${seconds.toFixed(1)} s (exit ${code})\n`);
   const [, user, system, maxRss] = (await readFile(timeFile, 'utf8')).trim().split('\n').pop()?.split(' ').map(Number) ?? [];
-  if (!options.keep) await rm(dataDir, { recursive: true, force: true });
   const summary = parseJson(Buffer.concat(out).toString('utf8'));
   if (code !== 0) throw new Error(`coffer import maildir exited ${code}: ${Buffer.concat(err).toString('utf8').slice(-2000)}`);
-  return { seconds, cpuSeconds: (user ?? Number.NaN) + (system ?? Number.NaN), maxRssKiB: maxRss ?? Number.NaN, machineBusySeconds: machineBusy, code, summary };
+  return {
+    seconds,
+    cpuSeconds: (user ?? Number.NaN) + (system ?? Number.NaN),
+    maxRssKiB: maxRss ?? Number.NaN,
+    machineBusySeconds: machineBusy,
+    code,
+    summary,
+    peak: peakSample(memory.samples),
+    rssTimelineMiB: memoryTimeline(memory.samples),
+  };
 }
 
 // --- Dovecot: the mailbox --------------------------------------------------------------------------
@@ -609,6 +695,13 @@ async function main(options: Options): Promise<void> {
   const maildirPath = join(options.work, `profiles-maildir-${label}`);
   const maildir = await cached(maildirPath, { kind: 'maildir', from: input.path, messages: input.messages, bytes: input.bytes }, () => writeMaildir(entry, input, maildirPath));
   const out = options.out ?? join(ROOT, 'bench', 'results', `profiles-${maildir.messages}.json`);
+  // Leftovers of an earlier run go first, long before anything is timed (see settle()).
+  const scratch = [`profiles-data-${label}`, `profiles-mbsync-${label}`, `profiles-import-data-${label}`].map((dir) => join(options.work, dir));
+  for (const dir of scratch) {
+    if ((await stat(dir).catch(() => undefined)) === undefined) continue;
+    await rm(dir, { recursive: true, force: true });
+    deletedAt = Date.now();
+  }
 
   const version = spawnSync('dovecot', ['--version'], { encoding: 'utf8' }).stdout.trim();
   const { startDovecot } = await import('../test/integration/dovecot/harness.js');
@@ -633,7 +726,6 @@ async function main(options: Options): Promise<void> {
     if (warm.downloadMessages !== maildir.messages) problems.push(`the warm-up download returned ${warm.downloadMessages} messages`);
 
     if (!options.skipCoffer) {
-      await waitIdle(options.waitIdleSeconds);
       process.stderr.write('coffer: pull, re-run (child process) ...');
       try {
         coffer = await runCoffer(options, build, dovecot.ports.imaps, maildir.messages, dovecotPid, label);
@@ -675,6 +767,7 @@ async function main(options: Options): Promise<void> {
       errors['reference'] = error instanceof Error ? error.message : String(error);
     }
   }
+  if (options.clean) for (const dir of scratch) await rm(dir, { recursive: true, force: true });
 
   const messages = maildir.messages;
   const megabytes = maildir.bytes / 1e6;
@@ -695,7 +788,13 @@ async function main(options: Options): Promise<void> {
           cpuSeconds: round(first.cpuSeconds, 1),
           dovecotCpuSeconds: round(first.dovecotCpuSeconds, 1),
           otherCpuSeconds: other(first.machineBusySeconds, first.cpuSeconds, first.dovecotCpuSeconds),
-          peakRssMiB: { polledDuringRun: mib(coffer.polled.runs[0]?.rssKiB ?? 0), anonDuringRun: mib(coffer.polled.runs[0]?.anonKiB ?? 0), fileDuringRun: mib(coffer.polled.runs[0]?.fileKiB ?? 0), sampledInProcess: mib(first.rssPeakKiB), maxrssWholeProcess: mib(peakKiB ?? 0) },
+          peakRssMiB: {
+            polledDuringRun: mib(coffer.polled.runs[0]?.rssKiB ?? 0),
+            anonAtThatPeak: mib(coffer.polled.runs[0]?.anonKiB ?? 0),
+            fileAtThatPeak: mib(coffer.polled.runs[0]?.fileKiB ?? 0),
+            sampledInProcess: mib(first.rssPeakKiB),
+            maxrssWholeProcess: mib(peakKiB ?? 0),
+          },
           peakRssMB: mb(peakKiB ?? 0),
           rerunSeconds: second === undefined ? undefined : round(second.seconds, 3),
           rerunCpuSeconds: second === undefined ? undefined : round(second.cpuSeconds, 2),
@@ -707,7 +806,8 @@ async function main(options: Options): Promise<void> {
           processCpuSeconds: round(coffer.child.cpuSeconds, 1),
           records: coffer.child.runs.map((r) => r.record),
           folders: coffer.child.folders,
-          rssTimelineMiB: coffer.rssTimelineMiB,
+          rssTimelineMiB: { columns: ['s', 'VmRSS', 'RssAnon', 'RssFile'], samples: coffer.rssTimelineMiB },
+          memoryTimelineMiB: { columns: ['s', 'rss', 'heapTotal', 'heapUsed', 'external', 'arrayBuffers'], samples: first.memoryTimelineMiB },
         };
   const mbsyncSummary =
     mbsync === undefined
@@ -743,13 +843,16 @@ async function main(options: Options): Promise<void> {
           cpuSeconds: round(reference.cpuSeconds, 1),
           otherCpuSeconds: other(reference.machineBusySeconds, reference.cpuSeconds),
           peakRssMiB: mib(reference.maxRssKiB),
+          atPeakMiB: { rss: mib(reference.peak.rssKiB), anon: mib(reference.peak.anonKiB), file: mib(reference.peak.fileKiB) },
           summary: scalars(reference.summary),
+          rssTimelineMiB: { columns: ['s', 'VmRSS', 'RssAnon', 'RssFile'], samples: reference.rssTimelineMiB },
         };
   const results = {
     machine: machine(),
     command: `node --import=tsx bench/profiles.ts ${process.argv.slice(2).join(' ')}`.trim(),
     code: `esbuild transpile of src/ taken at start (${relative(ROOT, build)}), run by node without tsx`,
     otherCoresAtStart: round(loadAtStart, 2),
+    mallocArenaMax: options.mallocArenaMax > 0 ? options.mallocArenaMax : 'not set',
     targets: TARGETS,
     input: { corpus: label, messages, bytes: maildir.bytes, maildir: maildir.path, populateSeconds: round(populateSeconds, 1) },
     dovecot: {
