@@ -6,7 +6,7 @@ export { ConfigError, formatKeyPath, loadConfig, parseConfigText } from './load.
 export type { LoadConfigOptions } from './load.js';
 export { ARCHIVE_PERMISSIONS, createConfigSchema, LOG_LEVELS, PASSWORD_HASH_PREFIX, USER_ROLES } from './schema.js';
 export { checkCidr, checkHostPort, normalizeAddress, parseAge, parseSize, type Age } from './primitives.js';
-export { defaultPort, folderRegex } from './profile-schema.js';
+export { folderRegex } from './profile-schema.js';
 export type {
   ArchiveConfig,
   ArchivePermission,

@@ -6,16 +6,16 @@ import * as z from 'zod';
 import { checkCron } from './cron.js';
 import { archiveName, duration, parseAge, path, type Age } from './primitives.js';
 
-export const PROFILE_KINDS = ['mailbox', 'master', 'csv', 'multidrop'] as const;
-export const PROTOCOLS = ['imap', 'pop3'] as const;
-export const SECURITY = ['tls', 'starttls', 'none'] as const;
+const PROFILE_KINDS = ['mailbox', 'master', 'csv', 'multidrop'] as const;
+const PROTOCOLS = ['imap', 'pop3'] as const;
+const SECURITY = ['tls', 'starttls', 'none'] as const;
 
 const PROFILE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const CLOCK = /^([01]\d|2[0-3]):([0-5]\d)$/;
 
 /** Default ports: implicit TLS has its own port; STARTTLS and plain share the protocol's. */
-export function defaultPort(protocol: (typeof PROTOCOLS)[number], security: (typeof SECURITY)[number]): number {
+function defaultPort(protocol: (typeof PROTOCOLS)[number], security: (typeof SECURITY)[number]): number {
   if (protocol === 'imap') return security === 'tls' ? 993 : 143;
   return security === 'tls' ? 995 : 110;
 }
@@ -58,7 +58,7 @@ const olderThan = z
   });
 
 /** Milliseconds since the epoch, or null for anything but a real calendar date and time. */
-export function parseFilterDate(text: string, utc: boolean): number | null {
+function parseFilterDate(text: string, utc: boolean): number | null {
   const match = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?$/.exec(text);
   if (match === null) return null;
   const [year, month, day, hour, minute, second] = match.slice(1).map((part) => Number(part ?? 0)) as [number, number, number, number, number, number];

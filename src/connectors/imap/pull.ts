@@ -6,6 +6,7 @@
 import type { FetchMessageObject, ImapFlow, ListResponse } from 'imapflow';
 import { Directions } from '../../store/records.js';
 import type { SourceItemRecord, SourceScope } from '../../store/profile-state.js';
+import { SourceArchiver } from '../profiles/archiver.js';
 import type { Routing } from '../../ingest/route.js';
 import { archiveHolds, type MailboxJob, type PullContext } from '../profiles/job.js';
 import { deleteRuleOf, filterOf, folderRulesOf, needsFullScan } from '../profiles/policy.js';
@@ -18,8 +19,6 @@ const BATCH_MESSAGES = 500;
 const BATCH_BYTES = 32 * 1024 * 1024;
 /** Messages being prepared and committed at once while the fetch goes on. */
 const INGEST_WINDOW = 64;
-/** Source items are recorded in groups of this many (each group one fsync'd write). */
-const RECORD_GROUP = 256;
 
 interface ServerMessage {
   uid: number;
@@ -199,36 +198,15 @@ interface BatchContext {
  */
 async function fetchBatch(client: ImapFlow, batch: ServerMessage[], batchContext: BatchContext, lastAttempt = false): Promise<ServerMessage[]> {
   const { entry, scope, uidValidity, known, job, context } = batchContext;
-  const { tally, state, ingest } = context;
+  const { tally } = context;
   const byUid = new Map(batch.map((message) => [message.uid, message]));
   const received = new Set<number>();
-  const inFlight: Promise<void>[] = [];
-  let records: { id: { uidValidity: number; uid: number }; record: SourceItemRecord }[] = [];
-  const flushRecords = async (): Promise<void> => {
-    if (!records.length) return;
-    const group = records;
-    records = [];
-    await state.putItems(scope, group);
-  };
+  const archiver = new SourceArchiver<{ uidValidity: number; uid: number }>(context, scope, INGEST_WINDOW);
   const routing = routingFor(job, entry, context);
   const origin = (uid: number): string =>
     `profile ${context.profile.name}: imap://${job.label}@${context.profile.server.host}:${context.profile.server.port}/${entry.serverPath};UIDVALIDITY=${uidValidity}/;UID=${uid}`;
-
   // Why a message of the batch was not archived, when it was not.
   const notArchived = new Map<number, string>();
-  const archiveOne = async (message: ServerMessage, raw: Buffer): Promise<void> => {
-    const outcome = await ingest.ingest({ raw, origin: origin(message.uid), receivedAt: message.date, routing });
-    if (outcome.placements.length === 0) {
-      tally.skipped += 1; // multidrop mail for no known address, with nowhere configured for it
-      return;
-    }
-    if (outcome.placements.some((placement) => placement.added)) tally.archived += 1;
-    else tally.unchanged += 1;
-    const record: SourceItemRecord = { sha: outcome.sha, archivedAt: context.now.getTime(), date: message.date.getTime() };
-    known.set(message.uid, record);
-    records.push({ id: { uidValidity, uid: message.uid }, record });
-    if (records.length >= RECORD_GROUP) await flushRecords();
-  };
 
   let fetchError: unknown;
   try {
@@ -240,14 +218,16 @@ async function fetchBatch(client: ImapFlow, batch: ServerMessage[], batchContext
         notArchived.set(message.uid, 'the server returned no content');
         continue;
       }
-      inFlight.push(archiveOne(message, fetched.source).catch((err: unknown) => void notArchived.set(message.uid, err instanceof Error ? err.message : String(err))));
-      if (inFlight.length >= INGEST_WINDOW) await inFlight.shift();
+      await archiver.add(
+        { id: { uidValidity, uid: message.uid }, raw: fetched.source, origin: origin(message.uid), routing, date: message.date.getTime(), receivedAt: message.date },
+        (record) => known.set(message.uid, record),
+        (reason) => notArchived.set(message.uid, reason),
+      );
     }
   } catch (err) {
     fetchError = err;
   }
-  await Promise.all(inFlight);
-  await flushRecords();
+  await archiver.finish();
   const dropped = fetchError !== undefined && !client.usable;
   const missed = dropped && !lastAttempt ? batch.filter((message) => !received.has(message.uid)) : [];
   // Each message the server did not hand over is reported; the next run asks for it again.
@@ -324,7 +304,7 @@ function* batches(messages: readonly ServerMessage[]): Generator<ServerMessage[]
 }
 
 /** "1:3,7,9:10" for ascending UIDs. */
-export function uidSet(uids: readonly number[]): string {
+function uidSet(uids: readonly number[]): string {
   const parts: string[] = [];
   let start = uids[0];
   let previous = start;

@@ -6,14 +6,14 @@ import { archiveHolds, type MailboxJob, type PullContext } from '../profiles/job
 import { deleteRuleOf } from '../profiles/policy.js';
 import { dueForDeletion } from '../profiles/rules.js';
 import type { Routing } from '../../ingest/route.js';
-import type { SourceItemRecord, SourceScope } from '../../store/profile-state.js';
+import type { SourceScope } from '../../store/profile-state.js';
+import { SourceArchiver } from '../profiles/archiver.js';
 import { Directions } from '../../store/records.js';
 import { headerDate } from '../../mime/header-date.js';
 import { connectPop3, Pop3Error } from './client.js';
 
 /** Retrieved messages being prepared and committed while the next is retrieved. */
 const INGEST_WINDOW = 16;
-const RECORD_GROUP = 256;
 
 export async function pullPop3Mailbox(job: MailboxJob, context: PullContext): Promise<void> {
   const { profile, tally, state, ingest } = context;
@@ -44,13 +44,7 @@ export async function pullPop3Mailbox(job: MailboxJob, context: PullContext): Pr
         ? { kind: 'multidrop', unknownArchive: job.destination.unknownArchive }
         : { kind: 'explicit', targets: [{ archive: job.destination.archive, folder: [context.config.folders.received], direction: Directions.Received }] };
 
-    let records: { id: { uidl: string }; record: SourceItemRecord }[] = [];
-    const flush = async (): Promise<void> => {
-      const group = records;
-      records = [];
-      if (group.length) await state.putItems(scope, group);
-    };
-    const inFlight: Promise<void>[] = [];
+    const archiver = new SourceArchiver<{ uidl: string }>(context, scope, INGEST_WINDOW);
     for (const entry of listing) {
       if (known.has(entry.uid)) {
         tally.unchanged += 1;
@@ -67,24 +61,13 @@ export async function pullPop3Mailbox(job: MailboxJob, context: PullContext): Pr
         }
         throw err;
       }
-      const archiveOne = async (): Promise<void> => {
-        const outcome = await ingest.ingest({ raw, origin: `profile ${profile.name}: pop://${job.label}@${server.host}:${server.port};UIDL=${entry.uid}`, routing });
-        if (outcome.placements.length === 0) {
-          tally.skipped += 1;
-          return;
-        }
-        if (outcome.placements.some((placement) => placement.added)) tally.archived += 1;
-        else tally.unchanged += 1;
-        const record: SourceItemRecord = { sha: outcome.sha, archivedAt: context.now.getTime(), date: headerDate(raw)?.getTime() ?? context.now.getTime() };
-        known.set(entry.uid, record);
-        records.push({ id: { uidl: entry.uid }, record });
-        if (records.length >= RECORD_GROUP) await flush();
-      };
-      inFlight.push(archiveOne().catch((err: unknown) => tally.error({ mailbox: job.label, message: `message ${entry.uid}: not archived: ${err instanceof Error ? err.message : String(err)}` })));
-      if (inFlight.length >= INGEST_WINDOW) await inFlight.shift();
+      await archiver.add(
+        { id: { uidl: entry.uid }, raw, origin: `profile ${profile.name}: pop://${job.label}@${server.host}:${server.port};UIDL=${entry.uid}`, routing, date: headerDate(raw)?.getTime() ?? context.now.getTime() },
+        (record) => known.set(entry.uid, record),
+        (reason) => tally.error({ mailbox: job.label, message: `message ${entry.uid}: not archived: ${reason}` }),
+      );
     }
-    await Promise.all(inFlight);
-    await flush();
+    await archiver.finish();
 
     const rule = deleteRuleOf(profile);
     if (rule.kind !== 'never') {

@@ -17,15 +17,18 @@ export async function resolveSecret(secret: Secret, env: NodeJS.ProcessEnv, prof
     if (value === undefined || value === '') throw new CofferError(ErrorCodes.InvalidArgument, `profile ${profile}: environment variable ${secret.env} (the password) is not set`);
     return value;
   }
-  let text: string;
-  try {
-    text = await readFile(secret.file, 'utf8');
-  } catch (err) {
-    throw new CofferError(ErrorCodes.SourceUnreadable, `profile ${profile}: cannot read the password file ${secret.file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
-  }
+  const text = await readProfileFile(secret.file, `profile ${profile}`, 'the password file');
   const password = text.split(/\r?\n/)[0] ?? '';
   if (password === '') throw new CofferError(ErrorCodes.InvalidArgument, `profile ${profile}: the password file ${secret.file} is empty`);
   return password;
+}
+
+async function readProfileFile(path: string, who: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw new CofferError(ErrorCodes.SourceUnreadable, `${who}: cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+  }
 }
 
 export async function mailboxJobs(profile: ProfileConfig, config: Config, env: NodeJS.ProcessEnv): Promise<MailboxJob[]> {
@@ -45,12 +48,7 @@ export async function mailboxJobs(profile: ProfileConfig, config: Config, env: N
       }));
     }
     case 'csv': {
-      let text: string;
-      try {
-        text = await readFile(profile.csv!, 'utf8');
-      } catch (err) {
-        throw new CofferError(ErrorCodes.SourceUnreadable, `profile ${profile.name}: cannot read the CSV file ${profile.csv}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
-      }
+      const text = await readProfileFile(profile.csv!, `profile ${profile.name}`, 'the CSV file');
       // The manual: an archive named like the IMAP user when the row names none; created if missing.
       return parseMailboxCsv(text, profile.csv!).map((row) => ({
         label: row.email ?? row.user,
