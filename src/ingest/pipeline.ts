@@ -3,7 +3,7 @@
 // store's single writer in one atomic, fsync'd batch. The promise resolves only once durable.
 import { createHash } from 'node:crypto';
 import type { ArchiveStore } from '../store/store.js';
-import type { CommitResult, IndexPayload, Writer } from '../store/writer.js';
+import type { CommitResult, IndexPayload, Unlisting, Writer } from '../store/writer.js';
 import type { PreparedContent } from './prepare.js';
 import { placeMessage, type AddressBook, type FolderNames, type Routing, type Target } from './route.js';
 import { WorkerPool } from './worker-pool.js';
@@ -103,6 +103,14 @@ export class IngestPipeline {
   /** Creates an archive folder ahead of any message (an import into a new archive). */
   ensureFolder(target: Target): Promise<unknown> {
     return this.writer.ensureFolder(target.archive, target.folder);
+  }
+
+  /**
+   * Takes a message out of one folder (a profile re-filing a message moved at its source); the
+   * content stays stored. False when it was not listed there.
+   */
+  unlist(unlisting: Unlisting): Promise<boolean> {
+    return this.writer.unlist(unlisting);
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,7 @@
 // per folder at each flush; a reader decodes a folder's chunks once and caches them.
 //
 //   key folderId(u32) + seq(u64) → varint pairs (docId, uid), seq = the change feed cursor of the flush
+//                                  a pair (0, uid) removes uid (document ids start at 1)
 import { ByteReader, ByteWriter } from './bytes.js';
 
 export interface FolderListing {
@@ -29,6 +30,11 @@ export class PendingFolderListings {
     chunk.varint(uid);
   }
 
+  /** A listing removed (re-filed): written as docId 0, which no document has. */
+  remove(folderId: number, uid: number): void {
+    this.add(folderId, REMOVED_DOC, uid);
+  }
+
   get size(): number {
     return this.folders.size;
   }
@@ -37,6 +43,8 @@ export class PendingFolderListings {
     for (const [folderId, chunk] of this.folders) yield [folderId, chunk.toBuffer()];
   }
 }
+
+const REMOVED_DOC = 0;
 
 export function decodeFolderChunks(chunks: readonly Uint8Array[]): FolderListing {
   let pairs = 0;
@@ -52,14 +60,25 @@ export function decodeFolderChunks(chunks: readonly Uint8Array[]): FolderListing
   const docs = new Uint32Array(pairs);
   const uids = new Uint32Array(pairs);
   let i = 0;
+  let removals = 0;
   for (const chunk of chunks) {
     const reader = new ByteReader(chunk);
     while (!reader.done) {
       docs[i] = reader.varint();
-      uids[i++] = reader.varint();
+      uids[i] = reader.varint();
+      if (docs[i++] === REMOVED_DOC) removals++;
     }
   }
-  return { docs, uids };
+  return removals ? withoutRemoved(docs, uids) : { docs, uids };
+}
+
+/** The listings left once every removal pair has taken out its UID (UIDs are never reused). */
+function withoutRemoved(docs: Uint32Array, uids: Uint32Array): FolderListing {
+  const removed = new Set<number>();
+  for (let i = 0; i < docs.length; i++) if (docs[i] === REMOVED_DOC) removed.add(uids[i]!);
+  const keep: number[] = [];
+  for (let i = 0; i < docs.length; i++) if (docs[i] !== REMOVED_DOC && !removed.has(uids[i]!)) keep.push(i);
+  return { docs: Uint32Array.from(keep, (i) => docs[i]!), uids: Uint32Array.from(keep, (i) => uids[i]!) };
 }
 
 /** Decoded folder listings, least recently used dropped first, bounded by listings held. */

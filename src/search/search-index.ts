@@ -251,19 +251,34 @@ export class SearchIndex {
       return;
     }
     const payloads = new Map(group.contents.map(({ docId, message }) => [docId, { payload: message.index, size: message.size }]));
-    for (const listing of group.listings) {
-      if (listing.seq <= this.cursor.change) continue;
-      const content = listing.docId > this.cursor.doc ? payloads.get(listing.docId) : undefined;
-      // A gap in the feed (changes committed before this index followed the writer), or content
-      // without its prepared terms: catch-up reads them from the store, in order.
-      if (listing.seq !== this.cursor.change + 1 || (listing.docId > this.cursor.doc && !content?.payload)) {
+    const changes = [...group.listings, ...group.unlistings.map((unlisting) => ({ ...unlisting, removed: true as const }))].sort((a, b) => a.seq - b.seq);
+    for (const change of changes) {
+      if (change.seq <= this.cursor.change) continue;
+      // A gap in the feed: changes committed before this index followed the writer. Catch-up
+      // reads them from the store, in order.
+      if (change.seq !== this.cursor.change + 1) {
+        void this.catchUp().catch((err: unknown) => this.options.onError?.(err));
+        return;
+      }
+      if ('removed' in change) {
+        this.applyRemoval(change);
+        continue;
+      }
+      const content = change.docId > this.cursor.doc ? payloads.get(change.docId) : undefined;
+      // New content without its prepared terms: catch-up prepares them from the store.
+      if (change.docId > this.cursor.doc && !content?.payload) {
         void this.catchUp().catch((err: unknown) => this.options.onError?.(err));
         return;
       }
       const newContent = content?.payload ? { payload: content.payload, size: content.size } : undefined;
-      this.apply(listing, newContent);
+      this.apply(change, newContent);
     }
     this.afterApply();
+  }
+
+  private applyRemoval(change: { seq: number; folderId: number; uid: number }): void {
+    this.folders.remove(change.folderId, change.uid);
+    this.cursor.change = change.seq;
   }
 
   private apply(
@@ -330,7 +345,7 @@ export class SearchIndex {
 
   /** Indexes the next batch of changes from the store; false when there were none. */
   private async catchUpBatch(): Promise<boolean> {
-    const changes: { seq: number; folderId: number; uid: number }[] = [];
+    const changes: { seq: number; folderId: number; uid: number; sha: Buffer | undefined; removed: boolean }[] = [];
     for await (const change of this.store.changes(this.cursor.change + 1)) {
       changes.push(change);
       if (changes.length >= CATCH_UP_BATCH) break;
@@ -338,29 +353,39 @@ export class SearchIndex {
     if (!changes.length) return false;
     const resolved = await Promise.all(
       changes.map(async (change) => {
+        if (change.removed) return { change, entry: undefined, stored: undefined };
         const entry = await this.store.getEntry(change.folderId, change.uid);
-        const stored = entry && (await this.store.getStoredMessage(entry.sha));
-        return { change, entry, stored };
+        // A listing removed since (a re-filed message): its content is still reached by its sha.
+        const sha = entry?.sha ?? change.sha;
+        const stored = sha && (await this.store.getStoredMessage(sha));
+        return { change, entry, stored: stored && { ...stored, sha } };
       }),
     );
     // Each new message once, in id order; prepared on the ingest workers in parallel.
     const firstSeen = new Set<number>();
     const prepared = await Promise.all(
       resolved.map(async ({ entry, stored }) => {
-        if (!entry || !stored || stored.blobId <= this.cursor.doc || firstSeen.has(stored.blobId)) return undefined;
+        if (!stored || stored.blobId <= this.cursor.doc || firstSeen.has(stored.blobId)) return undefined;
         firstSeen.add(stored.blobId);
-        const raw = await this.store.readRaw(entry.sha);
-        return { payload: await this.prepare(raw, entry.envelopeRecipients), size: stored.meta.size };
+        const raw = await this.store.readRaw(stored.sha);
+        return { payload: await this.prepare(raw, entry?.envelopeRecipients), size: stored.meta.size };
       }),
     );
     resolved.forEach(({ change, entry, stored }, i) => {
-      if (!entry || !stored) {
+      if (change.removed) {
+        this.applyRemoval(change);
+        return;
+      }
+      if (!stored) {
         // The change feed and the listings are written in one batch; this cannot happen short of
         // damage, which `coffer verify` reports. The index skips it rather than stopping for good.
         this.cursor.change = change.seq;
         return;
       }
-      this.apply({ ...change, docId: stored.blobId, archivedAt: entry.archivedAt, internalDate: entry.internalDate }, prepared[i]);
+      // A removed listing's dates are gone with it: its content takes the message's own.
+      const archivedAt = entry?.archivedAt ?? stored.meta.receivedAt ?? stored.meta.date ?? 0;
+      const internalDate = entry?.internalDate ?? archivedAt;
+      this.apply({ ...change, docId: stored.blobId, archivedAt, internalDate }, prepared[i]);
     });
     if (this.builder.docs >= this.flushDocs || this.builder.bytes >= this.flushBytes) await this.flush();
     return true;

@@ -12,8 +12,15 @@
 //   entry       folderId(u32) + uid(u32)        → EntryRecord       a message listed in a folder
 //   entrySha    folderId(u32) + sha256(32)      → uid(u32)          dedupe within a folder
 //   ref         sha256(32) + folderId(u32) + uid(u32) → empty       every listing of a message
-//   change      seq(u64)                        → folderId(u32) + uid(u32)
-//                                                 append-only feed of new listings, in commit order
+//   change      seq(u64)                        → folderId(u32) + uid(u32) + sha256(32) [+ 0x01 when removed]
+//                                                 append-only feed of listings added and removed, in commit order
+//                                                 (records written before re-filing existed lack the sha)
+//   unlisted    folderId(u32) + mark(u32)       → uid(u32)          a listing removed from the folder
+//
+// Archived content is never removed, but a listing can be: when a profile sees a message moved
+// to another folder at its source, it re-files the message (connectors/imap/refile.ts). The removal
+// takes the folder's next UID as its `mark`, so open IMAP sessions learn of it in the same UID
+// order as of new listings (imap/notifier.ts); the change record tells the search index.
 //
 // Archiving profiles (src/connectors) keep what they pulled from each source mailbox, so that runs
 // are incremental and deletion rules can prove a message was archived; and their run history.
@@ -60,6 +67,7 @@ export const Sublevels = {
   entrySha: 'entrySha',
   ref: 'ref',
   change: 'change',
+  unlisted: 'unlisted',
   sourceItem: 'sourceItem',
   profileRun: 'profileRun',
   searchMeta: 'searchMeta',
@@ -119,6 +127,7 @@ export const keys = {
   entrySha: (folderId: number, sha: Buffer): Buffer => Buffer.concat([u32(folderId), sha]),
   ref: (sha: Buffer, folderId: number, uid: number): Buffer => Buffer.concat([sha, u32(folderId), u32(uid)]),
   change: (seq: number): Buffer => u64(seq),
+  unlisted: (folderId: number, mark: number): Buffer => Buffer.concat([u32(folderId), u32(mark)]),
 };
 
 export interface Listing {
@@ -144,11 +153,21 @@ export function decodeRefKey(key: Buffer): Listing {
   return { sha: key.subarray(0, SHA_BYTES), folderId: key.readUInt32BE(SHA_BYTES), uid: key.readUInt32BE(SHA_BYTES + 4) };
 }
 
-export function encodeChange(folderId: number, uid: number): Buffer {
-  return keys.entry(folderId, uid);
+const REMOVED = Buffer.from([1]);
+const CHANGE_BYTES = 8 + SHA_BYTES;
+
+export function encodeChange(folderId: number, uid: number, sha: Buffer, removed = false): Buffer {
+  return Buffer.concat(removed ? [keys.entry(folderId, uid), sha, REMOVED] : [keys.entry(folderId, uid), sha]);
 }
 
-export const decodeChange = decodeEntryKey;
+/**
+ * A change record: a listing added to a folder, or (removed) taken out of it. The sha lets the
+ * index reach content whose first listing is gone by the time it catches up.
+ */
+export function decodeChange(value: Buffer): { folderId: number; uid: number; sha: Buffer | undefined; removed: boolean } {
+  const sha = value.length >= CHANGE_BYTES ? value.subarray(8, CHANGE_BYTES) : undefined;
+  return { ...decodeEntryKey(value), sha, removed: value.length > CHANGE_BYTES && value[CHANGE_BYTES] === 1 };
+}
 
 /** Range options selecting every key that starts with prefix (prefixes here never are all 0xff). */
 export function prefixRange(prefix: Buffer): { gte: Buffer; lt: Buffer } {

@@ -227,8 +227,16 @@ export class ArchiveStore {
     return listings;
   }
 
+  /** Listings removed from a folder after `afterMark` (layout.ts `unlisted`), in mark order. */
+  async unlistedSince(folderId: number, afterMark: number): Promise<{ mark: number; uid: number }[]> {
+    const removed: { mark: number; uid: number }[] = [];
+    const range = { gt: keys.unlisted(folderId, afterMark), lt: prefixRange(keys.entryPrefix(folderId)).lt };
+    for await (const [key, value] of this.spaces.unlisted.iterator(range)) removed.push({ mark: key.readUInt32BE(4), uid: value.readUInt32BE(0) });
+    return removed;
+  }
+
   /** The change feed from seq on, in commit order. */
-  async *changes(fromSeq = 1): AsyncIterable<{ seq: number; folderId: number; uid: number }> {
+  async *changes(fromSeq = 1): AsyncIterable<{ seq: number; folderId: number; uid: number; sha: Buffer | undefined; removed: boolean }> {
     for await (const [key, value] of this.spaces.change.iterator({ gte: keys.change(fromSeq) })) {
       yield { seq: Number(key.readBigUInt64BE(0)), ...decodeChange(value) };
     }

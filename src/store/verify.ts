@@ -1,5 +1,6 @@
 // Integrity check of the whole store: every stored message re-hashed from its sealed bytes,
-// every metadata record decoded, every listing, ref and change record checked in both directions,
+// every metadata record decoded, every listing, ref and change record checked in both directions
+// (a removed listing by its removal record),
 // folder counts and store counters recounted. Streams over the keyspaces; memory stays bounded
 // by the number of folders, not the number of messages.
 import { createHash } from 'node:crypto';
@@ -139,12 +140,34 @@ export async function verifyStore(store: ArchiveStore, options: VerifyOptions = 
     const entry = await spaces.entry.get(keys.entry(folderId, uid));
     if (!entry || !decodeEntry(entry).sha.equals(sha)) problem({ sha: sha.toString('hex'), ...where(folderId), uid, detail: 'dedupe index entry without a matching listing' });
   }
+  // The change feed: every listing added once, and every listing gone was removed by a later record.
   let changes = 0;
+  let removals = 0;
+  const addedThenGone = new Set<string>();
   for await (const [, value] of spaces.change.iterator()) {
     changes += 1;
-    const { folderId, uid } = decodeChange(value);
-    if (!(await spaces.entry.get(keys.entry(folderId, uid)))) problem({ ...where(folderId), uid, detail: 'change record without a matching listing' });
+    const { folderId, uid, removed } = decodeChange(value);
+    const listed = (await spaces.entry.get(keys.entry(folderId, uid))) !== undefined;
+    const pair = `${folderId}:${uid}`;
+    if (removed) {
+      removals += 1;
+      if (listed) problem({ ...where(folderId), uid, detail: 'listing still present after its removal record' });
+      else if (!addedThenGone.delete(pair)) problem({ ...where(folderId), uid, detail: 'removal record for a listing never added' });
+    } else if (!listed) addedThenGone.add(pair);
   }
+  for (const pair of addedThenGone) {
+    const [folderId, uid] = pair.split(':').map(Number) as [number, number];
+    problem({ ...where(folderId), uid, detail: 'change record without a matching listing' });
+  }
+  let unlisted = 0;
+  for await (const [key, value] of spaces.unlisted.iterator()) {
+    unlisted += 1;
+    const folderId = key.readUInt32BE(0);
+    const mark = key.readUInt32BE(4);
+    const folder = folders.get(folderId);
+    if (!folder || mark >= folder.uidNext) problem({ ...where(folderId), uid: value.readUInt32BE(0), detail: `removal mark ${mark} not below the folder's UIDNEXT` });
+  }
+  if (unlisted !== removals) problem({ detail: `${removals} removal change records but ${unlisted} removal marks` });
 
   // 3. Counts kept in folder records and counters match what is there.
   for (const folder of folders.values()) {
@@ -159,7 +182,7 @@ export async function verifyStore(store: ArchiveStore, options: VerifyOptions = 
     checkCounter(counters, 'storedBytes', storedBytes, problem);
   }
   if (changes !== counters.nextChange - 1) problem({ detail: `store counts ${counters.nextChange - 1} change records, found ${changes}` });
-  if (changes !== report.listings) problem({ detail: `${report.listings} listings but ${changes} change records` });
+  if (changes - 2 * removals !== report.listings) problem({ detail: `${report.listings} listings but ${changes - removals} additions and ${removals} removals in the change feed` });
   return report;
 }
 

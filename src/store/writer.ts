@@ -1,10 +1,10 @@
 // The store's single writer. Every write (a new archive, a folder, a message with its listings,
-// the archiving profiles' state) is queued here and committed in groups: each group is one
+// a listing's removal, the archiving profiles' state) is queued here and committed in groups: each group is one
 // LevelDB batch written with fsync, so a message and everything that refers to it land together,
 // and many messages share one fsync.
 // Only this class assigns archive ids, folder ids, UIDVALIDITY and UIDs, so they never collide.
 import type { Level } from 'level';
-import { decodeRecord, encodeEntry, encodeRecord } from './codec.js';
+import { decodeMessageMeta, decodeRecord, encodeEntry, encodeRecord } from './codec.js';
 import { BLOB_ID_BYTES, decodeMessageValue, encodeChange, encodeMessageValue, INITIAL_COUNTERS, InfoKeys, keys, PATH_SEPARATOR, type Listing } from './layout.js';
 import type { ArchiveRecord, Counters, Direction, EntryRecord, FolderRecord, StoreInfo } from './records.js';
 import type { Sealer } from './sealing.js';
@@ -66,10 +66,26 @@ export interface CommittedListing extends Listing {
   internalDate: number;
 }
 
-/** What one group commit wrote: new content (with what ingest prepared for it) and new listings. */
+/** A listing a commit removed: `mark` is the UID the removal took from its folder (layout.ts). */
+export interface CommittedUnlisting {
+  seq: number;
+  folderId: number;
+  uid: number;
+  mark: number;
+}
+
+/** What one group commit wrote: new content (with what ingest prepared for it), new and removed listings. */
 export interface CommittedGroup {
   contents: { docId: number; message: PreparedMessage }[];
   listings: CommittedListing[];
+  unlistings: CommittedUnlisting[];
+}
+
+/** A message to be taken out of one folder (it stays stored, and listed wherever else it is). */
+export interface Unlisting {
+  archive: string;
+  folder: readonly string[];
+  sha: Buffer;
 }
 
 export type CommitListener = (group: CommittedGroup) => void;
@@ -83,7 +99,8 @@ export type RecordSpace = 'sourceItem' | 'profileRun';
 type Job =
   | { kind: 'message'; message: PreparedMessage; resolve: (result: CommitResult) => void; reject: (err: unknown) => void }
   | { kind: 'folder'; archive: string; folder: readonly string[]; resolve: (result: FolderRecord) => void; reject: (err: unknown) => void }
-  | { kind: 'records'; ops: readonly RecordOp[]; resolve: (result: undefined) => void; reject: (err: unknown) => void };
+  | { kind: 'records'; ops: readonly RecordOp[]; resolve: (result: undefined) => void; reject: (err: unknown) => void }
+  | { kind: 'unlist'; unlisting: Unlisting; resolve: (result: boolean) => void; reject: (err: unknown) => void };
 
 type Database = Level<Buffer, Buffer>;
 type BatchOp =
@@ -122,6 +139,11 @@ export class Writer {
   /** Writes profile state (source items, run records) durably, grouped with whatever else is queued. */
   writeRecords(ops: readonly RecordOp[]): Promise<undefined> {
     return new Promise((resolve, reject) => this.enqueue({ kind: 'records', ops, resolve, reject }));
+  }
+
+  /** Removes a message's listing from a folder; false when it was not listed there. */
+  unlist(unlisting: Unlisting): Promise<boolean> {
+    return new Promise((resolve, reject) => this.enqueue({ kind: 'unlist', unlisting, resolve, reject }));
   }
 
   /**
@@ -255,6 +277,16 @@ export class Writer {
       return folder;
     };
 
+    /** An existing folder, as this group has it so far; undefined when there is none. */
+    const existingFolder = async (archiveName: string, path: readonly string[]): Promise<FolderRecord | undefined> => {
+      const archive = touchedArchives.get(archiveName) ?? this.archives.get(archiveName);
+      const archiveId = archive?.id ?? (await this.spaces.archive.get(Buffer.from(archiveName, 'utf8')).then((stored) => stored && decodeRecord<ArchiveRecord>(stored).id));
+      if (archiveId === undefined) return undefined;
+      const cacheKey = `${archiveId}${PATH_SEPARATOR}${path.join(PATH_SEPARATOR)}`;
+      if (!touchedFolders.has(cacheKey) && !this.folders.has(cacheKey) && !(await this.spaces.folderPath.get(keys.folderPath(archiveId, path)))) return undefined;
+      return folderFor(archiveName, path);
+    };
+
     // Look up, for the whole group at once, which contents are stored, and then where those are
     // listed already: new content is listed nowhere yet, so most imports need only the first read.
     const messages = group.flatMap((job) => (job.kind === 'message' ? [job.message] : []));
@@ -270,13 +302,43 @@ export class Writer {
       if (value) storedPairs.set(pairKeys[i]!.toString('hex'), value.readUInt32BE(0));
     });
 
-    const results: (CommitResult | FolderRecord | undefined)[] = [];
+    const results: (CommitResult | FolderRecord | boolean | undefined)[] = [];
     const listings: CommittedListing[] = [];
     const contents: CommittedGroup['contents'] = [];
     const newShas = new Map<string, number>();
+    const unlistings: CommittedUnlisting[] = [];
+    /** Listings this group removed, by entrySha key: a later job must not find them. */
+    const removedPairs = new Set<string>();
+    const unlist = async ({ archive, folder: path, sha }: Unlisting): Promise<boolean> => {
+      const folder = await existingFolder(archive, path);
+      if (!folder) return false;
+      const pairKey = keys.entrySha(folder.id, sha);
+      const pairHex = pairKey.toString('hex');
+      if (removedPairs.has(pairHex)) return false;
+      const uid = storedPairs.get(pairHex) ?? (await this.spaces.entrySha.get(pairKey))?.readUInt32BE(0);
+      if (uid === undefined) return false;
+      const size = messages.find((m) => m.sha.equals(sha))?.size ?? (await this.storedSize(sha));
+      storedPairs.delete(pairHex);
+      removedPairs.add(pairHex);
+      ops.push({ type: 'del', sublevel: this.spaces.entry, key: keys.entry(folder.id, uid) });
+      ops.push({ type: 'del', sublevel: this.spaces.entrySha, key: pairKey });
+      ops.push({ type: 'del', sublevel: this.spaces.ref, key: keys.ref(sha, folder.id, uid) });
+      const mark = folder.uidNext++;
+      put(this.spaces.unlisted, keys.unlisted(folder.id, mark), keys.folder(uid));
+      folder.messages -= 1;
+      folder.bytes -= size;
+      const seq = counters.nextChange++;
+      put(this.spaces.change, keys.change(seq), encodeChange(folder.id, uid, sha, true));
+      unlistings.push({ seq, folderId: folder.id, uid, mark });
+      return true;
+    };
     for (const job of group) {
       if (job.kind === 'folder') {
         results.push(await folderFor(job.archive, job.folder));
+        continue;
+      }
+      if (job.kind === 'unlist') {
+        results.push(await unlist(job.unlisting));
         continue;
       }
       if (job.kind === 'records') {
@@ -303,6 +365,7 @@ export class Writer {
         const folder = await folderFor(placement.archive, placement.folder);
         const pairKey = keys.entrySha(folder.id, message.sha).toString('hex');
         const existingUid = storedPairs.get(pairKey);
+        removedPairs.delete(pairKey);
         if (existingUid !== undefined) {
           placements.push({ archive: placement.archive, folder: folder.path, folderId: folder.id, uid: existingUid, added: false });
           continue;
@@ -323,7 +386,7 @@ export class Writer {
         put(this.spaces.entrySha, keys.entrySha(folder.id, message.sha), keys.folder(uid));
         put(this.spaces.ref, keys.ref(message.sha, folder.id, uid), Buffer.alloc(0));
         const seq = counters.nextChange++;
-        put(this.spaces.change, keys.change(seq), encodeChange(folder.id, uid));
+        put(this.spaces.change, keys.change(seq), encodeChange(folder.id, uid, message.sha));
         listings.push({ seq, folderId: folder.id, uid, sha: message.sha, archive: placement.archive, docId, archivedAt: now, internalDate: placement.internalDate });
         placements.push({ archive: placement.archive, folder: folder.path, folderId: folder.id, uid, added: true });
       }
@@ -341,11 +404,12 @@ export class Writer {
       const result = results[i];
       if (job.kind === 'message') job.resolve(result as CommitResult);
       else if (job.kind === 'folder') job.resolve(result as FolderRecord);
+      else if (job.kind === 'unlist') job.resolve(result as boolean);
       else job.resolve(undefined);
     });
     // The batch is durable and its callers answered: a failing listener must not look like a
     // failed write, so listeners run on their own tick where their errors surface on their own.
-    if (listings.length) for (const listener of this.listeners) queueMicrotask(() => listener({ contents, listings }));
+    if (listings.length || unlistings.length) for (const listener of this.listeners) queueMicrotask(() => listener({ contents, listings, unlistings }));
   }
 
   private async reopen(): Promise<void> {
@@ -366,6 +430,13 @@ export class Writer {
       if (value) found.set(shas[i]!.toString('hex'), decodeMessageValue(value).blobId);
     });
     return found;
+  }
+
+  /** The raw size of a stored message, from its metadata. */
+  private async storedSize(sha: Buffer): Promise<number> {
+    const value = await this.spaces.message.get(sha);
+    if (!value) throw new Error(`message ${sha.toString('hex')} is listed but not stored`);
+    return decodeMessageMeta(this.sealer.open(decodeMessageValue(value).sealedMeta, sha)).size;
   }
 
   private async loadCounters(): Promise<Counters> {

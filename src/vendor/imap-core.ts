@@ -140,10 +140,10 @@ export interface StatusInfo {
   highestModseq: number;
 }
 
-/** A new message in a folder, as imap-core turns it into `* n EXISTS`. */
+/** A new message in a folder, or one taken out, as imap-core turns it into `* n EXISTS` or `* n EXPUNGE`. */
 export interface MailboxUpdate {
   _id: string;
-  command: 'EXISTS';
+  command: 'EXISTS' | 'EXPUNGE';
   uid: number;
   modseq: number;
 }

@@ -2,7 +2,8 @@
 // folder compares what the server has (UIDVALIDITY, UIDs, flags, dates) with what the profile
 // already archived from it, fetches the new messages in batches (one UID FETCH per batch, many
 // messages per round trip) through the one write path, and records each only once it is stored.
-// Deletion rules run after everything was archived, and only for messages the store is checked to hold.
+// Once every folder is done, messages moved between folders are re-filed (refile.ts); deletion
+// rules run after everything was archived, and only for messages the store is checked to hold.
 import type { FetchMessageObject, ImapFlow, ListResponse } from 'imapflow';
 import { Directions } from '../../store/records.js';
 import type { SourceItemRecord, SourceScope } from '../../store/profile-state.js';
@@ -13,6 +14,7 @@ import { deleteRuleOf, filterOf, folderRulesOf, needsFullScan } from '../profile
 import { dueForDeletion, passesFilter, type SourceState } from '../profiles/rules.js';
 import { connectImap, describeImapFailure } from './connect.js';
 import { effectiveFolders, type EffectiveFolder, type SourceFolder } from './folder-rules.js';
+import { refileMoved, type FolderOutcome } from './refile.js';
 
 /** A batch is cut at this many messages or bytes: bounded memory, few round trips. */
 const BATCH_MESSAGES = 500;
@@ -92,14 +94,17 @@ export async function pullImapMailbox(job: MailboxJob, context: PullContext): Pr
     if (job.destination.kind === 'archive') await ingest.ensureFolder({ archive: job.destination.archive, folder: [context.config.folders.received] });
     const folders = (await effectiveFoldersOf(session.client, context)).filter((entry) => entry.folder.archived);
     const passes: FolderPass[] = [];
+    let failedFolders = 0;
     for (const entry of folders) {
       try {
-        const pass = await archiveFolder(session, entry, job, context);
-        if (pass) passes.push(pass);
+        passes.push(await archiveFolder(session, entry, job, context));
       } catch (err) {
+        failedFolders += 1;
         tally.error({ mailbox: job.label, folder: entry.serverPath, message: describeImapFailure(err, profile.server, `archive folder "${entry.serverPath}"`) });
       }
     }
+    // Where a vanished message went is only known when every folder was read; else the next run decides.
+    if (failedFolders === 0) await refileMoved(passes, job, context);
     // The manual: deletion runs after everything was archived, so a failure above deletes nothing extra.
     if (profile.delete === 'never') return;
     for (const pass of passes) {
@@ -114,15 +119,7 @@ export async function pullImapMailbox(job: MailboxJob, context: PullContext): Pr
   }
 }
 
-interface FolderPass {
-  serverPath: string;
-  scope: SourceScope;
-  uidValidity: number;
-  server: Map<number, ServerMessage>;
-  known: Map<number, SourceItemRecord>;
-}
-
-async function archiveFolder(session: Session, entry: ListedFolder, job: MailboxJob, context: PullContext): Promise<FolderPass | null> {
+async function archiveFolder(session: Session, entry: ListedFolder, job: MailboxJob, context: PullContext): Promise<FolderPass> {
   const { state, tally } = context;
   const scope: SourceScope = { profile: context.profile.name, mailbox: job.label, folder: entry.serverPath };
   const mailbox = await session.open(entry.serverPath, true);
@@ -137,28 +134,28 @@ async function archiveFolder(session: Session, entry: ListedFolder, job: Mailbox
   // UIDVALIDITY changed: the old UIDs mean nothing now. Everything is fetched again and content
   // dedup keeps the archive from listing anything twice.
   if (stale.length) await state.deleteItems(scope, stale);
-  if (mailbox.exists === 0) {
-    if (known.size) await state.deleteItems(scope, [...known.keys()].map((uid) => ({ uidValidity, uid })));
-    return null;
-  }
-
+  // Multidrop mail is routed by its addresses, not its folder: moving it changes nothing there.
+  const target = job.destination.kind === 'archive' ? { archive: job.destination.archive, folder: archiveFolderOf(entry, context) } : undefined;
+  const pass: FolderPass = { serverPath: entry.serverPath, scope, uidValidity, target, server: new Map(), known, vanished: [] };
   // Nothing new since the last run, and no rule that looks at old messages: nothing to do.
   const highestKnown = Math.max(0, ...known.keys());
   // (Equal counts and the highest UID known: any new message would have raised UIDNEXT past it.)
   if (!needsFullScan(context.profile) && !stale.length && known.size === mailbox.exists && highestKnown === mailbox.uidNext - 1) {
     tally.unchanged += known.size;
-    return null;
+    return pass;
   }
 
-  const server = new Map<number, ServerMessage>();
-  for await (const message of session.client.fetch('1:*', { uid: true, flags: true, internalDate: true, size: true })) {
-    server.set(message.uid, serverMessageOf(message));
+  const { server } = pass;
+  if (mailbox.exists > 0) {
+    for await (const message of session.client.fetch('1:*', { uid: true, flags: true, internalDate: true, size: true })) {
+      server.set(message.uid, serverMessageOf(message));
+    }
   }
-  // Gone from the source (deleted or moved there): nothing left to delete or resume.
-  const vanished = [...known.keys()].filter((uid) => !server.has(uid));
-  if (vanished.length) {
-    await state.deleteItems(scope, vanished.map((uid) => ({ uidValidity, uid })));
-    for (const uid of vanished) known.delete(uid);
+  // Gone from the source (deleted, or moved to another folder): refile.ts decides which, and forgets them.
+  for (const [uid, record] of known) {
+    if (server.has(uid)) continue;
+    pass.vanished.push({ id: { uidValidity, uid }, record });
+    known.delete(uid);
   }
 
   const filter = filterOf(context.profile);
@@ -180,7 +177,15 @@ async function archiveFolder(session: Session, entry: ListedFolder, job: Mailbox
       await fetchBatch(session.client, [message], batchContext, true);
     }
   }
-  return { serverPath: entry.serverPath, scope, uidValidity, server, known };
+  return pass;
+}
+
+interface FolderPass extends FolderOutcome {
+  serverPath: string;
+  uidValidity: number;
+  /** What the server listed, when the folder was read (empty when it was skipped as unchanged). */
+  server: Map<number, ServerMessage>;
+  known: Map<number, SourceItemRecord>;
 }
 
 interface BatchContext {
@@ -242,12 +247,15 @@ async function fetchBatch(client: ImapFlow, batch: ServerMessage[], batchContext
 
 function routingFor(job: MailboxJob, entry: ListedFolder, context: PullContext): Routing {
   if (job.destination.kind === 'multidrop') return { kind: 'multidrop', unknownArchive: job.destination.unknownArchive };
-  // The source folder tree under the archive; the source's INBOX is the archive's received folder.
-  const [first, ...rest] = entry.folder.path;
-  const folder = first !== undefined && first.toUpperCase() === 'INBOX' ? [context.config.folders.received, ...rest] : entry.folder.path;
   // Sent mail is recognised by the folder it is in (manual 2.3 "Defining Sent Items Folders").
   const direction = entry.folder.sent ? Directions.Sent : Directions.Received;
-  return { kind: 'explicit', targets: [{ archive: job.destination.archive, folder, direction }] };
+  return { kind: 'explicit', targets: [{ archive: job.destination.archive, folder: archiveFolderOf(entry, context), direction }] };
+}
+
+/** The source folder tree under the archive; the source's INBOX is the archive's received folder. */
+function archiveFolderOf(entry: ListedFolder, context: PullContext): string[] {
+  const [first, ...rest] = entry.folder.path;
+  return first !== undefined && first.toUpperCase() === 'INBOX' ? [context.config.folders.received, ...rest] : entry.folder.path;
 }
 
 async function deleteDue(session: Session, pass: FolderPass, job: MailboxJob, context: PullContext): Promise<void> {

@@ -4,6 +4,7 @@
 import { createServer } from 'node:net';
 import test from 'ava';
 import { Directions } from '../../../src/store/records.js';
+import { verifyStore } from '../../../src/store/verify.js';
 import { startDropProxy } from '../dovecot/drop-proxy.js';
 import { message, startDovecotOnly, startProfiles } from './harness.js';
 
@@ -133,6 +134,53 @@ test('delete if older than N: old messages are moved, younger ones copied; the f
   t.is(run.deleted, 1);
   const left = (await dovecot.messages(ALICE, 'INBOX')).map((m) => /Subject: (.*)/.exec(m.raw.toString())![1]);
   t.deepEqual(left, ['two months', 'recent']);
+});
+
+test('a message moved at the source is re-filed, not listed twice; one moved to Trash stays archived; search follows', async (t) => {
+  const dovecot = await startDovecotOnly(t, { users: [ALICE] });
+  const moved = message({ subject: 'report moved to projects' });
+  const trashed = message({ subject: 'note moved to trash' });
+  const stays = message({ subject: 'stays in the inbox' });
+  const project = message({ subject: 'project plan' });
+  for (const raw of [moved, trashed, stays]) await dovecot.append(ALICE, 'INBOX', raw);
+  await dovecot.append(ALICE, 'Projects', project);
+  const h = await startProfiles(t, dovecot, mailboxProfile());
+  t.is((await h.run('alice-box')).archived, 4);
+  const hits = async (subject: string, folder: string) => (await h.coffer.search({ query: `"${subject}"`, archive: 'alice', folder })).results.map((hit) => hit.folder);
+  t.deepEqual(await hits('report moved to projects', 'Inbox'), ['Inbox']);
+
+  const inInbox = async (raw: string) => (await dovecot.messages(ALICE, 'INBOX')).find((m) => m.raw.toString() === raw)!.uid;
+  await dovecot.move(ALICE, 'INBOX', await inInbox(moved), 'Projects');
+  await dovecot.move(ALICE, 'INBOX', await inInbox(trashed), 'Trash');
+  const run = await h.run('alice-box');
+  t.is(run.status, 'ok', JSON.stringify(run.errors));
+  t.is(run.refiled, 1);
+  t.deepEqual((await h.archived('alice', ['Inbox'])).map(String), [trashed, stays]);
+  t.deepEqual((await h.archived('alice', ['Projects'])).map(String), [project, moved]);
+  t.deepEqual(await h.folders('alice'), { Inbox: 2, Projects: 2 });
+  // Stored once, listed once, and the search index agrees with the listings.
+  t.is((await h.coffer.store.counters()).messages, 4);
+  t.deepEqual(await hits('report moved to projects', 'Inbox'), []);
+  t.deepEqual(await hits('report moved to projects', 'Projects'), ['Projects']);
+  t.deepEqual((await verifyStore(h.coffer.store)).problems, []);
+
+  const again = await h.run('alice-box');
+  t.is(again.refiled, 0);
+  t.is(again.archived, 0);
+
+  // Moved back: listed in the Inbox again under a new UID, and gone from Projects.
+  const inProjects = (await dovecot.messages(ALICE, 'Projects')).find((m) => m.raw.toString() === moved)!.uid;
+  await dovecot.move(ALICE, 'Projects', inProjects, 'INBOX');
+  t.is((await h.run('alice-box')).refiled, 1);
+  t.deepEqual((await h.archived('alice', ['Inbox'])).map(String), [trashed, stays, moved]);
+  t.deepEqual((await h.archived('alice', ['Projects'])).map(String), [project]);
+  t.deepEqual((await verifyStore(h.coffer.store)).problems, []);
+
+  // A rebuilt index (`coffer reindex`) follows the removals too, and still finds the moved message.
+  await h.coffer.index.rebuild();
+  t.deepEqual(await hits('report moved to projects', 'Projects'), []);
+  t.deepEqual(await hits('report moved to projects', 'Inbox'), ['Inbox']);
+  t.deepEqual(await hits('project plan', 'Projects'), ['Projects']);
 });
 
 test('a UIDVALIDITY reset at the source archives nothing twice', async (t) => {

@@ -3,10 +3,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import test from 'ava';
 import { ErrorCodes, isCofferError } from '../../../src/errors.js';
-import { encodeMessageMeta } from '../../../src/store/codec.js';
+import { encodeEntry, encodeMessageMeta } from '../../../src/store/codec.js';
 import { Directions, type MessageMeta } from '../../../src/store/records.js';
 import { createSealer } from '../../../src/store/sealing.js';
 import { openStore, type ArchiveStore } from '../../../src/store/store.js';
+import { verifyStore } from '../../../src/store/verify.js';
 import type { Placement, PreparedMessage } from '../../../src/store/writer.js';
 import { tempDir } from '../helpers.js';
 
@@ -122,6 +123,53 @@ test('the change feed lists every new listing in commit order, and listeners hea
     t.deepEqual(changes, [[1, 1], [2, 2], [3, 3]]);
     t.deepEqual(heard, [1, 2, 3]);
     t.deepEqual(docIds, [1, 2, 3], 'new content is announced once, under sequential blob ids');
+  });
+});
+
+test('a listing removed from a folder: counts, change feed and removal mark; the content stays; verify agrees', async (t) => {
+  await withStore(tempDir(t), async (store) => {
+    const writer = store.getWriter();
+    const heard: unknown[] = [];
+    writer.onCommit((group) => heard.push(...group.unlistings));
+    const moved = prepared('moved', [{ archive: 'x', folder: ['Inbox'] }, { archive: 'x', folder: ['Projects'] }]);
+    await writer.commit(prepared('kept', [{ archive: 'x', folder: ['Inbox'] }]));
+    await writer.commit(moved);
+    t.true(await writer.unlist({ archive: 'x', folder: ['Inbox'], sha: moved.sha }));
+    t.false(await writer.unlist({ archive: 'x', folder: ['Inbox'], sha: moved.sha }), 'gone already');
+    t.false(await writer.unlist({ archive: 'x', folder: ['Nowhere'], sha: moved.sha }));
+    t.false(await writer.unlist({ archive: 'nobody', folder: ['Inbox'], sha: moved.sha }));
+    t.is((await store.listArchives()).length, 1, 'an unlisting creates no archive or folder');
+
+    const inbox = (await store.getFolder(1, ['Inbox']))!;
+    t.like(inbox, { messages: 1, bytes: prepared('kept', []).size, uidNext: 4 }, 'the removal took UID 3 as its mark');
+    t.deepEqual(await store.folderUids(inbox.id), [1]);
+    t.deepEqual(await store.unlistedSince(inbox.id, 0), [{ mark: 3, uid: 2 }]);
+    t.deepEqual(await store.unlistedSince(inbox.id, 3), []);
+    t.deepEqual((await store.listingsOf(moved.sha)).map((l) => l.folderId), [(await store.getFolder(1, ['Projects']))!.id]);
+    t.truthy(await store.getMessage(moved.sha), 'the content stays stored');
+    const changes = [];
+    for await (const change of store.changes()) changes.push([change.folderId, change.uid, change.removed]);
+    t.deepEqual(changes.at(-1), [inbox.id, 2, true]);
+    t.like(heard[0], { folderId: inbox.id, uid: 2, mark: 3 });
+
+    // Listed again later: a new UID, above the mark.
+    const again = await writer.commit(prepared('moved', [{ archive: 'x', folder: ['Inbox'] }]));
+    t.is(again.placements[0]!.uid, 4);
+    t.deepEqual((await verifyStore(store)).problems, []);
+  });
+});
+
+test('verify reports a removal record whose listing is still there', async (t) => {
+  await withStore(tempDir(t), async (store) => {
+    const writer = store.getWriter();
+    const moved = prepared('moved', [{ archive: 'x', folder: ['Inbox'] }]);
+    await writer.commit(moved);
+    const [entry] = await store.getEntries([{ folderId: 1, uid: 1 }]);
+    await writer.unlist({ archive: 'x', folder: ['Inbox'], sha: moved.sha });
+    // Damage: the listing comes back without its records.
+    await store.keyspacesForVerification().entry.put(Buffer.from([0, 0, 0, 1, 0, 0, 0, 1]), encodeEntry(entry!));
+    const details = (await verifyStore(store)).problems.map((p) => p.detail);
+    t.true(details.includes('listing still present after its removal record'), details.join('; '));
   });
 });
 
