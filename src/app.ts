@@ -74,7 +74,7 @@ export async function openCoffer(config: Config, options: OpenOptions = {}): Pro
       return runner;
     },
     async close() {
-      await runner?.idle();
+      await runner?.stop();
       await store.getWriter().drain();
       await index.close();
       await pipeline?.close();

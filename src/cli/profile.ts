@@ -57,7 +57,7 @@ export function printRun(run: RunRecord, output: Output, json: boolean): void {
   const seconds = ((run.finishedAt - run.startedAt) / 1000).toFixed(1);
   printLine(
     output.stdout,
-    `profile ${run.profile}: ${run.status} in ${seconds} s: ${run.mailboxes} mailbox${run.mailboxes === 1 ? '' : 'es'}, ${run.archived} archived, ${run.unchanged} already archived, ${run.skipped} skipped, ${run.deleted} deleted, ${run.errors.length + run.errorsOmitted} errors`,
+    `profile ${run.profile}: ${run.status} in ${seconds} s: ${run.mailboxes} mailbox${run.mailboxes === 1 ? '' : 'es'}, ${run.archived} archived, ${run.unchanged} already archived, ${run.skipped} skipped, ${run.refiled} re-filed, ${run.deleted} deleted, ${run.errors.length + run.errorsOmitted} errors`,
   );
   for (const error of run.errors) printLine(output.stdout, `  error: ${[error.mailbox, error.folder].filter(Boolean).join(' ')}${error.mailbox || error.folder ? ': ' : ''}${error.message}`);
   if (run.errorsOmitted) printLine(output.stdout, `  ... and ${run.errorsOmitted} more errors`);
@@ -73,7 +73,7 @@ export function printHistory(runs: readonly RunRecord[], output: Output, json: b
   printLine(
     output.stdout,
     formatTable(
-      ['STARTED', 'TRIGGER', 'STATUS', 'SECONDS', 'ARCHIVED', 'UNCHANGED', 'SKIPPED', 'DELETED', 'ERRORS'],
+      ['STARTED', 'TRIGGER', 'STATUS', 'SECONDS', 'ARCHIVED', 'UNCHANGED', 'SKIPPED', 'REFILED', 'DELETED', 'ERRORS'],
       runs.map((run) => [
         new Date(run.startedAt).toISOString(),
         run.trigger,
@@ -82,6 +82,7 @@ export function printHistory(runs: readonly RunRecord[], output: Output, json: b
         String(run.archived),
         String(run.unchanged),
         String(run.skipped),
+        String(run.refiled),
         String(run.deleted),
         String(run.errors.length + run.errorsOmitted),
       ]),

@@ -134,3 +134,46 @@ profiles:
   t.is(again.archived, 0);
   t.is(again.unchanged, COUNT);
 });
+
+test('SIGTERM during a scheduled run: the daemon stops at the next batch, records the run as stopped, and the next run resumes', async (t) => {
+  const dovecot = await startDovecot({ users: [ALICE] });
+  t.teardown(() => dovecot.stop());
+  const COUNT = 1500;
+  for (let i = 0; i < COUNT; i++) await dovecot.append(ALICE, 'INBOX', message({ subject: `bulk ${i}`, body: `${'lorem ipsum '.repeat(200)}${i}` }));
+  const dir = await tempDir(t, 'coffer-profiles-term-');
+  const dataDir = join(dir, 'data');
+  const config = join(dir, 'coffer.yaml');
+  const smtpPort = await freePort();
+  await writeFile(
+    config,
+    withPorts(
+      `dataDir: ${JSON.stringify(dataDir)}
+imap: { starttls: null, tls: null }
+smtp: { listen: ["127.0.0.1:${smtpPort}"] }
+archives: [{ name: alice, address: ${ALICE} }]
+profiles:
+  - { name: bulk, kind: mailbox, server: { host: 127.0.0.1, port: {imaps}, ignoreCertificateErrors: true, timeout: 30s }, user: ${ALICE}, password: secret, archive: alice, schedule: { every: 1h } }
+`,
+      dovecot,
+    ),
+  );
+  const daemon = startDaemon(t, config);
+  await waitForPort(smtpPort, 'coffer serve', daemon.exitReason);
+  // Stopped once the scheduled run (due at once: it never ran) is committing messages.
+  for (let polls = 0; polls < 600 && daemon.result() === undefined && (await storeBytesOnDisk(dataDir)) < 300_000; polls++) await sleep(20);
+  daemon.child.kill('SIGTERM');
+  t.is((await daemon.done).code, 0, daemon.exitReason());
+
+  const [stopped] = await cofferJson<RunJson[]>(t, ['profile', 'history', 'bulk', '--json'], { config });
+  t.truthy(stopped, 'the stopped run is in the history');
+  t.not(stopped!.status, 'ok');
+  t.true(stopped!.archived > 0 && stopped!.archived < COUNT, `stopped run archived ${stopped!.archived}`);
+  t.regex(stopped!.errors.map((e) => e.message).join('\n'), /stopped: Coffer was shutting down/);
+  const verified = await cofferJson<VerifyJson>(t, ['verify', '--json'], { config });
+  t.deepEqual(verified.problems, []);
+
+  const resumed = await cofferJson<RunJson>(t, ['profile', 'run', 'bulk', '--json'], { config });
+  t.is(resumed.status, 'ok', JSON.stringify(resumed.errors));
+  t.is(resumed.unchanged, stopped!.archived);
+  t.is(resumed.archived + resumed.unchanged, COUNT);
+});

@@ -9,7 +9,7 @@ import { Directions } from '../../store/records.js';
 import type { SourceItemRecord, SourceScope } from '../../store/profile-state.js';
 import { SourceArchiver } from '../profiles/archiver.js';
 import type { Routing } from '../../ingest/route.js';
-import { archiveHolds, type MailboxJob, type PullContext } from '../profiles/job.js';
+import { archiveHolds, RunStopped, throwIfStopped, type MailboxJob, type PullContext } from '../profiles/job.js';
 import { deleteRuleOf, filterOf, folderRulesOf, needsFullScan } from '../profiles/policy.js';
 import { dueForDeletion, passesFilter, type SourceState } from '../profiles/rules.js';
 import { connectImap, describeImapFailure } from './connect.js';
@@ -97,12 +97,15 @@ export async function pullImapMailbox(job: MailboxJob, context: PullContext): Pr
     let failedFolders = 0;
     for (const entry of folders) {
       try {
+        throwIfStopped(context);
         passes.push(await archiveFolder(session, entry, job, context));
       } catch (err) {
+        if (err instanceof RunStopped) throw err;
         failedFolders += 1;
         tally.error({ mailbox: job.label, folder: entry.serverPath, message: describeImapFailure(err, profile.server, `archive folder "${entry.serverPath}"`) });
       }
     }
+    throwIfStopped(context);
     // Where a vanished message went is only known when every folder was read; else the next run decides.
     if (failedFolders === 0) await refileMoved(passes, job, context);
     // The manual: deletion runs after everything was archived, so a failure above deletes nothing extra.
@@ -168,6 +171,7 @@ async function archiveFolder(session: Session, entry: ListedFolder, job: Mailbox
   wanted.sort((a, b) => a.uid - b.uid);
   const batchContext: BatchContext = { entry, scope, uidValidity, known, job, context };
   for (const batch of batches(wanted)) {
+    throwIfStopped(context);
     const missed = await fetchBatch(session.client, batch, batchContext);
     // The connection dropped mid-batch (Dovecot does that on a message it cannot read): the rest
     // is fetched one message at a time on a new connection, so one bad message costs only itself.

@@ -2,7 +2,7 @@
 // UIDL (RFC 1939), each new message is retrieved and archived into the received folder (or routed
 // by its addresses, for multidrop), and recorded once stored. Deletions (DELE) are committed by
 // QUIT only after the archive was checked to hold each message; a failed run deletes nothing.
-import { archiveHolds, type MailboxJob, type PullContext } from '../profiles/job.js';
+import { archiveHolds, throwIfStopped, type MailboxJob, type PullContext } from '../profiles/job.js';
 import { deleteRuleOf } from '../profiles/policy.js';
 import { dueForDeletion } from '../profiles/rules.js';
 import type { Routing } from '../../ingest/route.js';
@@ -50,6 +50,7 @@ export async function pullPop3Mailbox(job: MailboxJob, context: PullContext): Pr
         tally.unchanged += 1;
         continue;
       }
+      if (context.signal.aborted) break;
       let raw: Buffer;
       try {
         raw = await client.retrieve(entry.number);
@@ -68,6 +69,7 @@ export async function pullPop3Mailbox(job: MailboxJob, context: PullContext): Pr
       );
     }
     await archiver.finish();
+    throwIfStopped(context);
 
     const rule = deleteRuleOf(profile);
     if (rule.kind !== 'never') {

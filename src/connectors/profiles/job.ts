@@ -50,6 +50,23 @@ export interface PullContext {
   /** The run's clock: filters and deletion rules compare against it. */
   now: Date;
   logger: Logger;
+  /** Aborted when Coffer shuts down: pulls stop at their next batch (see RunStopped). */
+  signal: AbortSignal;
+}
+
+/**
+ * A run stopped early because Coffer is shutting down. Everything archived so far is recorded;
+ * the next run resumes with the rest. Nothing is deleted or re-filed by a stopped run.
+ */
+export class RunStopped extends Error {
+  constructor() {
+    super('stopped: Coffer was shutting down; the next run goes on from here');
+  }
+}
+
+/** Throws RunStopped once the run is to stop; called between batches and folders. */
+export function throwIfStopped(context: Pick<PullContext, 'signal'>): void {
+  if (context.signal.aborted) throw new RunStopped();
 }
 
 /** True when the store holds the content and lists it somewhere: the check before any deletion. */

@@ -1,6 +1,8 @@
 // Runs archiving profiles: one run of a profile at a time (a second request while one runs gets
 // the running one's answer refused), its mailboxes pulled at most `parallel` at once, every
-// failure kept as a reason in the run record, which is stored as the profile's history.
+// failure kept as a reason in the run record, which is stored as the profile's history. Stopping
+// (daemon shutdown) ends running pulls at their next batch, so SIGTERM does not wait for a long
+// first run; what they archived is kept and recorded.
 import type { Config, ProfileConfig } from '../../config/index.js';
 import { CofferError, describeError, ErrorCodes } from '../../errors.js';
 import type { IngestPipeline } from '../../ingest/pipeline.js';
@@ -9,7 +11,7 @@ import type { ProfileState, RunRecord } from '../../store/profile-state.js';
 import type { ArchiveStore } from '../../store/store.js';
 import { pullImapMailbox } from '../imap/pull.js';
 import { pullPop3Mailbox } from '../pop3/pull.js';
-import { RunTally, type MailboxJob, type PullContext } from './job.js';
+import { RunStopped, RunTally, type MailboxJob, type PullContext } from './job.js';
 import { mailboxJobs } from './mailboxes.js';
 
 export interface RunnerDependencies {
@@ -26,6 +28,7 @@ export type Trigger = RunRecord['trigger'];
 
 export class ProfileRunner {
   private readonly running = new Map<string, Promise<RunRecord>>();
+  private readonly stopping = new AbortController();
   private readonly state: ProfileState;
 
   constructor(private readonly deps: RunnerDependencies) {
@@ -46,13 +49,15 @@ export class ProfileRunner {
   run(name: string, trigger: Trigger): Promise<RunRecord> {
     const profile = this.profile(name);
     if (this.running.has(name)) throw new CofferError(ErrorCodes.InvalidArgument, `profile ${name} is already running`, { temporary: true });
+    if (this.stopping.signal.aborted) throw new CofferError(ErrorCodes.InvalidArgument, `profile ${name} is not run: Coffer is shutting down`, { temporary: true });
     const run = this.execute(profile, trigger).finally(() => this.running.delete(name));
     this.running.set(name, run);
     return run;
   }
 
-  /** Resolves once every run in progress has ended. */
-  async idle(): Promise<void> {
+  /** Ends the runs in progress at their next batch, recorded as stopped, and starts no more. */
+  async stop(): Promise<void> {
+    this.stopping.abort();
     await Promise.allSettled([...this.running.values()]);
   }
 
@@ -83,15 +88,20 @@ export class ProfileRunner {
         tally,
         now: new Date(startedAt),
         logger,
+        signal: this.stopping.signal,
       };
-      await forEachLimited(jobs, profile.parallel, async (job) => {
+      const started = await forEachLimited(jobs, profile.parallel, context.signal, async (job) => {
         try {
           await (profile.server.protocol === 'imap' ? pullImapMailbox(job, context) : pullPop3Mailbox(job, context));
         } catch (err) {
           failedJobs += 1;
-          tally.error({ mailbox: job.label, message: describeError(err) });
+          tally.error({ mailbox: job.label, message: err instanceof RunStopped ? err.message : describeError(err) });
         }
       });
+      if (started < jobs.length) {
+        failedJobs += jobs.length - started;
+        tally.error({ message: `${jobs.length - started} of ${jobs.length} mailboxes not pulled: ${new RunStopped().message}` });
+      }
     } catch (err) {
       tally.error({ message: describeError(err) });
     }
@@ -122,10 +132,12 @@ function statusOf(tally: RunTally, jobs: number, failedJobs: number): RunRecord[
   return jobs > 0 && failedJobs < jobs ? 'partial' : 'failed';
 }
 
-async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+/** Works through items, `limit` at a time, starting none once signal is aborted; how many were started. */
+async function forEachLimited<T>(items: readonly T[], limit: number, signal: AbortSignal, work: (item: T) => Promise<void>): Promise<number> {
   let next = 0;
   const lane = async (): Promise<void> => {
-    while (next < items.length) await work(items[next++]!);
+    while (next < items.length && !signal.aborted) await work(items[next++]!);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return next;
 }

@@ -70,7 +70,7 @@ export function createProfileScheduler(options: { config: Config; runner: Profil
       stopped = true;
       for (const timer of timers.values()) clearTimeout(timer);
       timers.clear();
-      await runner.idle();
+      await runner.stop();
     },
   };
 }
