@@ -4,6 +4,9 @@
 // archive mirrors the mailbox instead of listing the message twice. A message that vanished
 // without turning up in another archived folder (deleted at the source, or moved to Trash or
 // another excluded folder) stays where it was archived: an archive keeps what the mailbox lost.
+// So does one of two copies deleted at the source: only a copy that arrived in its other folder
+// since the previous run counts as the vanished one moved there (including what that run archived
+// when it did not end ok, since it may have left its re-filing to this one).
 import type { SourceItemRecord, SourceScope } from '../../store/profile-state.js';
 import type { MailboxJob, PullContext } from '../profiles/job.js';
 
@@ -24,22 +27,27 @@ export interface FolderOutcome {
  * the mailbox: a folder missing from `outcomes` could be where a message went.
  */
 export async function refileMoved(outcomes: readonly FolderOutcome[], job: MailboxJob, context: PullContext): Promise<void> {
-  const filedIn = new Map<string, Set<string>>();
+  /** Where each content arrived since the previous run, by archive folder. */
+  const arrivedIn = new Map<string, Set<string>>();
+  /** Archive folders that still hold each content at the source. */
+  const stillIn = new Map<string, Set<string>>();
+  const previous = context.previousRun;
+  const arrivedRecently = (archivedAt: number): boolean =>
+    previous === undefined || archivedAt > previous.startedAt || (previous.status !== 'ok' && archivedAt === previous.startedAt);
   for (const { target, known } of outcomes) {
     if (!target) continue;
     for (const record of known.values()) {
-      const sha = record.sha.toString('hex');
-      const folders = filedIn.get(sha) ?? new Set();
-      folders.add(folderKey(target));
-      filedIn.set(sha, folders);
+      addTo(stillIn, record.sha, target);
+      if (arrivedRecently(record.archivedAt)) addTo(arrivedIn, record.sha, target);
     }
   }
   for (const { scope, target, vanished } of outcomes) {
     const forget: { uidValidity: number; uid: number }[] = [];
     for (const { id, record } of vanished) {
-      const now = filedIn.get(record.sha.toString('hex'));
-      // Still in its folder (another copy there), or nowhere else archived: the listing stays.
-      if (target && now && !now.has(folderKey(target))) {
+      const sha = record.sha.toString('hex');
+      const movedTo = arrivedIn.get(sha);
+      // Moved: it arrived in another folder, and no copy of it is left in this one.
+      if (target && movedTo && !stillIn.get(sha)?.has(folderKey(target))) {
         try {
           if (await context.ingest.unlist({ ...target, sha: record.sha })) context.tally.refiled += 1;
         } catch (err) {
@@ -52,6 +60,13 @@ export async function refileMoved(outcomes: readonly FolderOutcome[], job: Mailb
     }
     if (forget.length) await context.state.deleteItems(scope, forget);
   }
+}
+
+function addTo(map: Map<string, Set<string>>, sha: Buffer, target: { archive: string; folder: readonly string[] }): void {
+  const key = sha.toString('hex');
+  const folders = map.get(key) ?? new Set();
+  folders.add(folderKey(target));
+  map.set(key, folders);
 }
 
 function folderKey(target: { archive: string; folder: readonly string[] }): string {

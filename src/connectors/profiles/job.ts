@@ -3,7 +3,7 @@
 import type { Config, ProfileConfig } from '../../config/index.js';
 import type { IngestPipeline } from '../../ingest/pipeline.js';
 import type { Logger } from '../../log/logger.js';
-import type { RunError } from '../../store/profile-state.js';
+import type { RunError, RunRecord } from '../../store/profile-state.js';
 import type { ProfileState } from '../../store/profile-state.js';
 import type { ArchiveStore } from '../../store/store.js';
 
@@ -49,6 +49,8 @@ export interface PullContext {
   tally: RunTally;
   /** The run's clock: filters and deletion rules compare against it. */
   now: Date;
+  /** The profile's previous run; undefined for its first run. */
+  previousRun: Pick<RunRecord, 'startedAt' | 'status'> | undefined;
   logger: Logger;
   /** Aborted when Coffer shuts down: pulls stop at their next batch (see RunStopped). */
   signal: AbortSignal;

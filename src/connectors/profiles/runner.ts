@@ -79,6 +79,7 @@ export class ProfileRunner {
     logger.info({ trigger }, 'profile run started');
     try {
       jobs = await mailboxJobs(profile, this.deps.config(), this.deps.env);
+      const previousRun = await this.lastRun(profile.name);
       const context: PullContext = {
         config: this.deps.config(),
         profile,
@@ -87,6 +88,7 @@ export class ProfileRunner {
         state: this.state,
         tally,
         now: new Date(startedAt),
+        previousRun,
         logger,
         signal: this.stopping.signal,
       };

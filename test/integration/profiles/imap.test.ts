@@ -136,44 +136,50 @@ test('delete if older than N: old messages are moved, younger ones copied; the f
   t.deepEqual(left, ['two months', 'recent']);
 });
 
-test('a message moved at the source is re-filed, not listed twice; one moved to Trash stays archived; search follows', async (t) => {
+test('a message moved at the source is re-filed, not listed twice; one moved to Trash, or one of two copies, stays archived; search follows', async (t) => {
   const dovecot = await startDovecotOnly(t, { users: [ALICE] });
   const moved = message({ subject: 'report moved to projects' });
   const trashed = message({ subject: 'note moved to trash' });
   const stays = message({ subject: 'stays in the inbox' });
+  const copied = message({ subject: 'kept in both folders' });
   const project = message({ subject: 'project plan' });
-  for (const raw of [moved, trashed, stays]) await dovecot.append(ALICE, 'INBOX', raw);
-  await dovecot.append(ALICE, 'Projects', project);
+  for (const raw of [moved, trashed, stays, copied]) await dovecot.append(ALICE, 'INBOX', raw);
+  for (const raw of [project, copied]) await dovecot.append(ALICE, 'Projects', raw);
   const h = await startProfiles(t, dovecot, mailboxProfile());
-  t.is((await h.run('alice-box')).archived, 4);
+  const run = async () => {
+    h.now = new Date(h.now.getTime() + 60_000);
+    return h.run('alice-box');
+  };
+  t.is((await run()).archived, 6);
   const hits = async (subject: string, folder: string) => (await h.coffer.search({ query: `"${subject}"`, archive: 'alice', folder })).results.map((hit) => hit.folder);
   t.deepEqual(await hits('report moved to projects', 'Inbox'), ['Inbox']);
 
-  const inInbox = async (raw: string) => (await dovecot.messages(ALICE, 'INBOX')).find((m) => m.raw.toString() === raw)!.uid;
-  await dovecot.move(ALICE, 'INBOX', await inInbox(moved), 'Projects');
-  await dovecot.move(ALICE, 'INBOX', await inInbox(trashed), 'Trash');
-  const run = await h.run('alice-box');
-  t.is(run.status, 'ok', JSON.stringify(run.errors));
-  t.is(run.refiled, 1);
-  t.deepEqual((await h.archived('alice', ['Inbox'])).map(String), [trashed, stays]);
-  t.deepEqual((await h.archived('alice', ['Projects'])).map(String), [project, moved]);
-  t.deepEqual(await h.folders('alice'), { Inbox: 2, Projects: 2 });
+  const uidIn = async (folder: string, raw: string) => (await dovecot.messages(ALICE, folder)).find((m) => m.raw.toString() === raw)!.uid;
+  await dovecot.move(ALICE, 'INBOX', await uidIn('INBOX', moved), 'Projects');
+  await dovecot.move(ALICE, 'INBOX', await uidIn('INBOX', trashed), 'Trash');
+  // One of two copies goes (to the Trash): the other was in Projects all along, so this is no move.
+  await dovecot.move(ALICE, 'INBOX', await uidIn('INBOX', copied), 'Trash');
+  const second = await run();
+  t.is(second.status, 'ok', JSON.stringify(second.errors));
+  t.is(second.refiled, 1);
+  t.deepEqual((await h.archived('alice', ['Inbox'])).map(String), [trashed, stays, copied]);
+  t.deepEqual((await h.archived('alice', ['Projects'])).map(String), [project, copied, moved]);
+  t.deepEqual(await h.folders('alice'), { Inbox: 3, Projects: 3 });
   // Stored once, listed once, and the search index agrees with the listings.
-  t.is((await h.coffer.store.counters()).messages, 4);
+  t.is((await h.coffer.store.counters()).messages, 5);
   t.deepEqual(await hits('report moved to projects', 'Inbox'), []);
   t.deepEqual(await hits('report moved to projects', 'Projects'), ['Projects']);
   t.deepEqual((await verifyStore(h.coffer.store)).problems, []);
 
-  const again = await h.run('alice-box');
+  const again = await run();
   t.is(again.refiled, 0);
   t.is(again.archived, 0);
 
   // Moved back: listed in the Inbox again under a new UID, and gone from Projects.
-  const inProjects = (await dovecot.messages(ALICE, 'Projects')).find((m) => m.raw.toString() === moved)!.uid;
-  await dovecot.move(ALICE, 'Projects', inProjects, 'INBOX');
-  t.is((await h.run('alice-box')).refiled, 1);
-  t.deepEqual((await h.archived('alice', ['Inbox'])).map(String), [trashed, stays, moved]);
-  t.deepEqual((await h.archived('alice', ['Projects'])).map(String), [project]);
+  await dovecot.move(ALICE, 'Projects', await uidIn('Projects', moved), 'INBOX');
+  t.is((await run()).refiled, 1);
+  t.deepEqual((await h.archived('alice', ['Inbox'])).map(String), [trashed, stays, copied, moved]);
+  t.deepEqual((await h.archived('alice', ['Projects'])).map(String), [project, copied]);
   t.deepEqual((await verifyStore(h.coffer.store)).problems, []);
 
   // A rebuilt index (`coffer reindex`) follows the removals too, and still finds the moved message.
