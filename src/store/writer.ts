@@ -1,7 +1,7 @@
 // The store's single writer. Every write (a new archive, a folder, a message with its listings,
-// a listing's removal, the archiving profiles' state) is queued here and committed in groups: each group is one
-// LevelDB batch written with fsync, so a message and everything that refers to it land together,
-// and many messages share one fsync.
+// a listing's removal, the archiving profiles' state) is queued here and committed in groups:
+// each group is one LevelDB batch written with fsync, so a message and everything that refers to
+// it land together, and many messages share one fsync.
 // Only this class assigns archive ids, folder ids, UIDVALIDITY and UIDs, so they never collide.
 import type { Level } from 'level';
 import { decodeMessageMeta, decodeRecord, encodeEntry, encodeRecord } from './codec.js';

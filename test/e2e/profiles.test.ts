@@ -1,11 +1,11 @@
 // Archiving profiles end to end with the built CLI and daemon against a real Dovecot: the scheduler
 // runs a profile on its own, `coffer profile run` goes through the daemon, list/history/test/folders
-// report, a password comes from a file; and a run killed with -9 leaves a store that verifies and
-// a re-run that archives every message exactly once.
+// report, a password comes from a file; a run killed with -9 leaves a store that verifies and a
+// re-run that archives every message exactly once; SIGTERM stops a running profile at its next batch.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import test from 'ava';
-import { startDovecot } from '../integration/dovecot/harness.js';
+import test, { type ExecutionContext } from 'ava';
+import { startDovecot, type Dovecot } from '../integration/dovecot/harness.js';
 import { message, withPorts } from '../integration/profiles/harness.js';
 import { cofferJson, finished, freePort, runCoffer, sleep, spawnCoffer, startDaemon, storeBytesOnDisk, tempDir, waitForPort, waitUntil, type FoldersReport, type VerifyJson } from './helpers.js';
 
@@ -93,11 +93,18 @@ profiles:
   t.regex(daemon.stdout(), /"msg":"profile run finished"/);
 });
 
-test('kill -9 in the middle of a run: the store verifies and the re-run archives every message exactly once', async (t) => {
+/** Messages in the bulk mailbox: enough that a run takes seconds, so it can be interrupted. */
+const COUNT = 1500;
+
+async function bulkMailbox(t: ExecutionContext): Promise<Dovecot> {
   const dovecot = await startDovecot({ users: [ALICE] });
   t.teardown(() => dovecot.stop());
-  const COUNT = 1500;
   for (let i = 0; i < COUNT; i++) await dovecot.append(ALICE, 'INBOX', message({ subject: `bulk ${i}`, body: `${'lorem ipsum '.repeat(200)}${i}` }));
+  return dovecot;
+}
+
+test('kill -9 in the middle of a run: the store verifies and the re-run archives every message exactly once', async (t) => {
+  const dovecot = await bulkMailbox(t);
   const dir = await tempDir(t, 'coffer-profiles-kill-');
   const dataDir = join(dir, 'data');
   const config = join(dir, 'coffer.yaml');
@@ -136,10 +143,7 @@ profiles:
 });
 
 test('SIGTERM during a scheduled run: the daemon stops at the next batch, records the run as stopped, and the next run resumes', async (t) => {
-  const dovecot = await startDovecot({ users: [ALICE] });
-  t.teardown(() => dovecot.stop());
-  const COUNT = 1500;
-  for (let i = 0; i < COUNT; i++) await dovecot.append(ALICE, 'INBOX', message({ subject: `bulk ${i}`, body: `${'lorem ipsum '.repeat(200)}${i}` }));
+  const dovecot = await bulkMailbox(t);
   const dir = await tempDir(t, 'coffer-profiles-term-');
   const dataDir = join(dir, 'data');
   const config = join(dir, 'coffer.yaml');

@@ -27,6 +27,7 @@ export interface FolderOutcome {
  * the mailbox: a folder missing from `outcomes` could be where a message went.
  */
 export async function refileMoved(outcomes: readonly FolderOutcome[], job: MailboxJob, context: PullContext): Promise<void> {
+  if (!outcomes.some((outcome) => outcome.vanished.length)) return;
   /** Where each content arrived since the previous run, by archive folder. */
   const arrivedIn = new Map<string, Set<string>>();
   /** Archive folders that still hold each content at the source. */
