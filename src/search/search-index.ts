@@ -251,7 +251,10 @@ export class SearchIndex {
       return;
     }
     const payloads = new Map(group.contents.map(({ docId, message }) => [docId, { payload: message.index, size: message.size }]));
-    const changes = [...group.listings, ...group.unlistings.map((unlisting) => ({ ...unlisting, removed: true as const }))].sort((a, b) => a.seq - b.seq);
+    // Listings come in feed order; removals (rare: re-filing) are merged in only when there are any.
+    const changes = group.unlistings.length
+      ? [...group.listings, ...group.unlistings.map((unlisting) => ({ ...unlisting, removed: true as const }))].sort((a, b) => a.seq - b.seq)
+      : group.listings;
     for (const change of changes) {
       if (change.seq <= this.cursor.change) continue;
       // A gap in the feed: changes committed before this index followed the writer. Catch-up
