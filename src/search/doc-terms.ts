@@ -8,7 +8,7 @@
 // The IMAP fields (imap-text.ts) only add to a term's mask: they have no positions.
 import type { SearchText } from './extract.js';
 import { encodePosition, FIELD_POSITIONS, fieldNumber, positionField } from './fields.js';
-import { ByteReader, ByteWriter } from './bytes.js';
+import { ByteWriter } from './bytes.js';
 import type { TextField } from './query.js';
 import { tokenize } from './tokenize.js';
 
@@ -69,23 +69,4 @@ export function encodeDocTerms(text: SearchText): Buffer {
     out.varint(0);
   }
   return out.toBuffer();
-}
-
-/**
- * Visits each term of an encoded document: `term` is the UTF-8 bytes as a latin1 string (a cheap,
- * exact key); `maskOffset` is where its field mask, position count and positions start.
- */
-export function forEachDocTerm(encoded: Uint8Array, visit: (term: string, mask: number, maskOffset: number) => void): void {
-  const buffer = Buffer.isBuffer(encoded) ? encoded : Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
-  const reader = new ByteReader(buffer);
-  const count = reader.varint();
-  for (let i = 0; i < count; i++) {
-    const length = reader.varint();
-    const term = buffer.toString('latin1', reader.offset, reader.offset + length);
-    reader.offset += length;
-    const maskOffset = reader.offset;
-    const mask = reader.varint();
-    reader.skipVarints(reader.varint());
-    visit(term, mask, maskOffset);
-  }
 }

@@ -7,7 +7,7 @@
 //   positions section: per message: varint count, count varints (deltas of encoded positions, fields.ts)
 import { Bitset } from './bitset.js';
 import { ByteReader, ByteWriter } from './bytes.js';
-import { forEachDocTerm } from './doc-terms.js';
+import { grownInt32, TermTable } from './term-table.js';
 
 /**
  * The postings of a run of new messages (a segment). Messages are kept as their workers encoded
@@ -44,66 +44,94 @@ export class SegmentBuilder {
    */
   async invert(): Promise<InvertedSegment> {
     const { payloads, docIds } = this;
-    // Pass 1: every occurrence of a term in a message: (term id, message index, offset of its mask).
-    const termIds = new Map<string, number>();
-    const terms: string[] = [];
+    // Pass 1: every occurrence of a term in a message, as four ints: term id, message index, field
+    // mask, and where its positions start in the payload (-1: none, as for every IMAP-only term),
+    // so that pass 3 goes back to a payload only for the positions it copies.
+    const table = new TermTable();
     let occurrences: Int32Array = new Int32Array(1 << 16);
     let used = 0;
     let counts: Int32Array = new Int32Array(1 << 14);
+    const reader = new ByteReader(Buffer.alloc(0));
     for (let docIndex = 0; docIndex < payloads.length; docIndex++) {
       if (docIndex % YIELD_EVERY_DOCS === YIELD_EVERY_DOCS - 1) await new Promise((resolve) => setImmediate(resolve));
-      forEachDocTerm(payloads[docIndex]!, (term, _mask, maskOffset) => {
-        let id = termIds.get(term);
-        if (id === undefined) {
-          id = terms.length;
-          termIds.set(term, id);
-          terms.push(term);
-          if (id >= counts.length) counts = grow(counts, id + 1);
-        }
+      const payload = payloads[docIndex]!;
+      reader.reset(payload);
+      for (let left = reader.varint(); left > 0; left--) {
+        const length = reader.varint();
+        const id = table.intern(payload, reader.offset, length);
+        reader.offset += length;
+        if (id >= counts.length) counts = grownInt32(counts, id + 1);
         counts[id]!++;
-        if (used + 3 > occurrences.length) occurrences = grow(occurrences, used + 3);
-        occurrences[used++] = id;
-        occurrences[used++] = docIndex;
-        occurrences[used++] = maskOffset;
-      });
+        if (used + OCCURRENCE_INTS > occurrences.length) occurrences = grownInt32(occurrences, used + OCCURRENCE_INTS);
+        occurrences[used] = id;
+        occurrences[used + 1] = docIndex;
+        occurrences[used + 2] = reader.varint();
+        const positionsAt = reader.offset;
+        const positions = reader.varint();
+        reader.skipVarints(positions);
+        occurrences[used + 3] = positions === 0 ? -1 : positionsAt;
+        used += OCCURRENCE_INTS;
+      }
     }
-    // Pass 2: counting sort by term; within a term the messages stay in id order.
-    const starts = new Int32Array(terms.length + 1);
-    for (let id = 0; id < terms.length; id++) starts[id + 1] = starts[id]! + counts[id]!;
-    const order = new Int32Array(used / 3);
-    const fill = starts.slice(0, terms.length);
-    for (let at = 0; at < used; at += 3) order[fill[occurrences[at]!]!++] = at;
+    // Pass 2: the terms in byte order, then the occurrences copied into that order (a counting
+    // sort; within a term the messages stay in id order), so that pass 3 reads them sequentially
+    // rather than one scattered read each.
+    const termCount = table.size;
+    const terms: string[] = new Array<string>(termCount);
+    for (let id = 0; id < termCount; id++) terms[id] = table.term(id);
     const sorted = await sortedTermIds(terms);
+    const rank = new Int32Array(termCount);
+    const starts = new Int32Array(termCount + 1);
+    for (let r = 0; r < termCount; r++) {
+      const id = sorted[r]!;
+      rank[id] = r;
+      starts[r + 1] = starts[r]! + counts[id]!;
+    }
+    const total = used / OCCURRENCE_INTS;
+    const docOf = new Int32Array(total);
+    const maskOf = new Int32Array(total);
+    const positionsOf = new Int32Array(total);
+    const fill = starts.slice(0, termCount);
+    for (let at = 0; at < used; at += OCCURRENCE_INTS) {
+      const slot = fill[rank[occurrences[at]!]!]!++;
+      docOf[slot] = occurrences[at + 1]!;
+      maskOf[slot] = occurrences[at + 2]!;
+      positionsOf[slot] = occurrences[at + 3]!;
+    }
 
+    // Pass 3: the posting lists, in term order.
     function* entries(): Generator<[string, Buffer]> {
       const docs = new ByteWriter(1 << 12);
       const positions = new ByteWriter(1 << 14);
       const out = new ByteWriter(1 << 14);
       const reader = new ByteReader(Buffer.alloc(0));
-      for (const id of sorted) {
+      for (let r = 0; r < termCount; r++) {
         docs.length = 0;
         positions.length = 0;
         let previous = 0;
-        for (let k = starts[id]!; k < starts[id + 1]!; k++) {
-          const at = order[k]!;
-          const docIndex = occurrences[at + 1]!;
-          const payload = payloads[docIndex]!;
-          reader.reset(payload, occurrences[at + 2]!);
+        for (let slot = starts[r]!; slot < starts[r + 1]!; slot++) {
+          const docIndex = docOf[slot]!;
           const docId = docIds[docIndex]!;
           docs.varint(docId - previous);
-          docs.varint(reader.varint());
+          docs.varint(maskOf[slot]!);
           previous = docId;
-          const positionsStart = reader.offset;
+          const positionsAt = positionsOf[slot]!;
+          if (positionsAt === -1) {
+            positions.varint(0);
+            continue;
+          }
+          const payload = payloads[docIndex]!;
+          reader.reset(payload, positionsAt);
           reader.skipVarints(reader.varint());
-          positions.append(payload, positionsStart, reader.offset);
+          positions.append(payload, positionsAt, reader.offset);
         }
         out.length = 0;
-        out.varint(starts[id + 1]! - starts[id]!);
+        out.varint(starts[r + 1]! - starts[r]!);
         out.varint(docs.length);
         out.append(docs.view());
         out.append(positions.view());
         // A view of `out`, valid until the next step: the caller copies what it keeps.
-        yield [terms[id]!, out.view()];
+        yield [terms[sorted[r]!]!, out.view()];
       }
     }
     return { entries };
@@ -119,6 +147,7 @@ export interface InvertedSegment {
 }
 
 const YIELD_EVERY_DOCS = 256;
+const OCCURRENCE_INTS = 4;
 
 /**
  * Term ids in byte order of their terms (binary strings compare as bytes), which is how a segment
@@ -140,14 +169,6 @@ async function sortedTermIds(terms: readonly string[]): Promise<number[]> {
     }
   }
   return sorted;
-}
-
-function grow(array: Int32Array, atLeast: number): Int32Array {
-  let size = array.length * 2;
-  while (size < atLeast) size *= 2;
-  const grown = new Int32Array(size);
-  grown.set(array);
-  return grown;
 }
 
 /** Adds to `into` every message of the posting whose field mask meets `mask`; false when there was none. */
@@ -207,12 +228,12 @@ export class PostingCursor {
   }
 }
 
-/** A copy of the posting list without its positions section: enough for every query but phrases. */
-export function postingWithoutPositions(posting: Buffer): Buffer {
+/** Where a posting list's positions section starts: what comes before is enough for every query but phrases. */
+export function positionsStart(posting: Uint8Array): number {
   const reader = new ByteReader(posting);
   reader.varint();
   const docsBytes = reader.varint();
-  return Buffer.from(posting.subarray(0, reader.offset + docsBytes));
+  return reader.offset + docsBytes;
 }
 
 /** Merges posting lists of consecutive segments (ascending, disjoint ids) into one. */

@@ -10,7 +10,7 @@
 // Keys hold numbers only and values are sealed (encrypted when the store is): no word is readable.
 import { prefixRange, u32 } from '../store/layout.js';
 import type { IndexBatchOp, SearchAccess, StoreSnapshot } from '../store/store.js';
-import { concatPostings, postingWithoutPositions } from './postings.js';
+import { concatPostings, positionsStart } from './postings.js';
 import { ByteReader, ByteWriter } from './bytes.js';
 import { BLOCK_TARGET_BYTES, BlockDirectory, BlockWriter, findInBlock, prefixEnd, reversedBinary, scanBlock } from './term-blocks.js';
 
@@ -69,15 +69,14 @@ export class SegmentStore {
    * large the segment); it becomes visible only when the caller records it in the index meta.
    */
   async write(segment: number, entries: Iterable<Entry>): Promise<void> {
-    const reversed: Entry[] = [];
+    const reversed = new ReversedEntries();
     await this.writeBlocks('p', segment, (function* () {
-      for (const [term, posting] of entries) {
-        reversed.push([reversedBinary(term), postingWithoutPositions(posting)]);
-        yield [term, posting];
+      for (const entry of entries) {
+        reversed.add(entry[0], entry[1]);
+        yield entry;
       }
     })());
-    reversed.sort((a, b) => (a[0] < b[0] ? -1 : 1));
-    await this.writeBlocks('r', segment, reversed);
+    await this.writeBlocks('r', segment, reversed.sorted());
   }
 
   async delete(segments: readonly number[]): Promise<void> {
@@ -274,7 +273,7 @@ export class SegmentStore {
           if (stop()) return false;
           await Promise.all(drained.map((cursor) => cursor.fill()));
         }
-        await out.flushFull();
+        if (out.full()) await out.flush();
       }
       await out.end();
       return true;
@@ -287,7 +286,7 @@ export class SegmentStore {
     const out = this.blockSink(kind, segment);
     for (const [term, value] of entries) {
       out.writer.add(term, value);
-      await out.flushFull();
+      if (out.full()) await out.flush();
     }
     await out.end();
   }
@@ -296,7 +295,7 @@ export class SegmentStore {
    * Where a segment's blocks go: numbered, sealed, written in batches; `end` writes the last ones
    * and the segment's directory (the first term of each block).
    */
-  private blockSink(kind: Kind, segment: number): { writer: BlockWriter; flushFull(): Promise<void>; end(): Promise<void> } {
+  private blockSink(kind: Kind, segment: number): { writer: BlockWriter; full(): boolean; flush(): Promise<void>; end(): Promise<void> } {
     const space = kind === 'p' ? this.access.spaces.searchPost : this.access.spaces.searchRev;
     const { sealer } = this.access;
     const directory = new ByteWriter(1024);
@@ -315,9 +314,10 @@ export class SegmentStore {
     };
     return {
       writer,
-      flushFull: async () => {
-        if (ops.length >= WRITE_BATCH_BLOCKS) await write();
-      },
+      // Checked after every entry, awaited only when a batch is full: one await per term would
+      // cost more than writing the term.
+      full: () => ops.length >= WRITE_BATCH_BLOCKS,
+      flush: write,
       end: async () => {
         writer.end();
         const key = directoryKey(kind, segment);
@@ -365,6 +365,30 @@ interface CachedTermText {
   text: Promise<TermText>;
   /** Its size once built (0 while building). */
   bytes: number;
+}
+
+/**
+ * The reversed dictionary of a segment being written: each term spelt backwards with its posting's
+ * messages (the posting without its positions section), the bytes gathered in one buffer rather
+ * than a Buffer per term, sorted once every term is in.
+ */
+class ReversedEntries {
+  private readonly terms: string[] = [];
+  private readonly ends: number[] = [];
+  private readonly bytes = new ByteWriter(1 << 16);
+
+  add(term: string, posting: Buffer): void {
+    this.terms.push(reversedBinary(term));
+    this.bytes.append(posting, 0, positionsStart(posting));
+    this.ends.push(this.bytes.length);
+  }
+
+  *sorted(): Generator<Entry> {
+    const { terms, ends } = this;
+    const bytes = this.bytes.view();
+    const order = terms.map((_, i) => i).sort((a, b) => (terms[a]! < terms[b]! ? -1 : 1));
+    for (const i of order) yield [terms[i]!, bytes.subarray(i === 0 ? 0 : ends[i - 1]!, ends[i]!)];
+  }
 }
 
 class TermText {

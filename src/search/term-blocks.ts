@@ -116,11 +116,16 @@ export const textOf = (term: string): string => Buffer.from(term, 'latin1').toSt
 
 /** The term spelt backwards (by character), as a binary string: the reversed dictionary's key. */
 export function reversedBinary(term: string): string {
-  let reversed = '';
-  for (let i = term.length - 1; i >= 0; i--) {
+  const length = term.length;
+  if (reversal.length < length) reversal = Buffer.allocUnsafeSlow(Math.max(length, reversal.length * 2));
+  for (let i = 0; i < length; i++) {
+    const code = term.charCodeAt(length - 1 - i);
     // Beyond ASCII a character is several bytes: reverse the characters, not the bytes.
-    if (term.charCodeAt(i) >= 0x80) return binary(Array.from(textOf(term)).reverse().join(''));
-    reversed += term[i];
+    if (code >= 0x80) return binary(Array.from(textOf(term)).reverse().join(''));
+    reversal[i] = code;
   }
-  return reversed;
+  return reversal.toString('latin1', 0, length);
 }
+
+/** Scratch space of reversedBinary (one string reversed at a time, synchronously). */
+let reversal = Buffer.allocUnsafeSlow(256);
