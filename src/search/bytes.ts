@@ -32,12 +32,30 @@ export class ByteWriter {
 
   /** A string as varint byte length + UTF-8 bytes. */
   utf8(text: string): void {
+    // Most terms are a few ASCII characters: copied here, without two calls into C++.
+    if (text.length < 0x80 && this.ascii(text)) return;
     const length = Buffer.byteLength(text, 'utf8');
     this.varint(length);
     this.reserve(length);
     // As many bytes as characters: ASCII, which latin1 writes faster.
     this.bytes.write(text, this.length, length === text.length ? 'latin1' : 'utf8');
     this.length += length;
+  }
+
+  /** Writes text as utf8() does if it is ASCII (and shorter than 128, a one-byte length); false, writing nothing, if not. */
+  private ascii(text: string): boolean {
+    const length = text.length;
+    this.reserve(length + 1);
+    const bytes = this.bytes;
+    const at = this.length + 1;
+    for (let i = 0; i < length; i++) {
+      const code = text.charCodeAt(i);
+      if (code >= 0x80) return false;
+      bytes[at + i] = code;
+    }
+    bytes[this.length] = length;
+    this.length = at + length;
+    return true;
   }
 
   /** A binary string (one byte per character) as varint length + those bytes. */
