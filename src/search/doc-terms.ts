@@ -12,15 +12,16 @@ import { ByteWriter } from './bytes.js';
 import type { TextField } from './query.js';
 import { tokenize } from './tokenize.js';
 
+/** The text fields' values in field-number order (fields.ts), so positions come out ascending. */
 function fieldValues(text: SearchText): [TextField, readonly string[]][] {
   return [
     ['body', [text.body]],
     ['subject', [text.subject]],
     ['from', [text.from]],
     ['to', [text.to]],
+    ['acontent', [text.attachmentContent]],
     ['cc', [text.cc]],
     ['bcc', [text.bcc]],
-    ['acontent', [text.attachmentContent]],
     ['attachment', text.attachmentNames],
     ['messageid', [text.messageId]],
   ];

@@ -2,7 +2,7 @@
 // of the fields a term occurs in, and each position carries its field above the position within
 // the field (field × 2^24 + position), so one posting list per term answers both `word` (any
 // field) and `subject:word`, positions sort field by field, and a phrase's next word is at +1.
-import { IMAP_FIELDS, TEXT_FIELDS, type SearchField } from './query.js';
+import { TEXT_FIELDS, type SearchField } from './query.js';
 
 /** Positions within one field run below this; later words of a longer field are not indexed. */
 export const FIELD_POSITIONS = 2 ** 24;
@@ -11,14 +11,20 @@ export const encodePosition = (field: number, position: number): number => field
 export const positionField = (encoded: number): number => Math.floor(encoded / FIELD_POSITIONS);
 
 /**
- * TEXT_FIELDS order is the on-disk numbering: body first, so the commonest masks fit one byte. The
- * IMAP fields follow (bits 9-16); they carry no positions.
+ * The on-disk numbering: a field's bit in a posting's mask, and the field part of a position. The
+ * commonest masks fit one varint byte (below 128): a body word, which is nearly always in the raw
+ * body too (body | imap-body), a word of a header line that has no field of its own (imap-header),
+ * a word of a text attachment (acontent | imap-body). Only the text fields carry positions.
  */
-const FIELD_NUMBERS = new Map<SearchField, number>([...TEXT_FIELDS, ...IMAP_FIELDS].map((field, number) => [field, number]));
+const FIELD_ORDER: readonly SearchField[] = [
+  'body', 'imap-body', 'imap-header', 'subject', 'from', 'to', 'acontent',
+  'cc', 'bcc', 'attachment', 'messageid', 'imap-header-name', 'imap-subject', 'imap-from', 'imap-to', 'imap-cc', 'imap-bcc',
+];
+const FIELD_NUMBERS = new Map<SearchField, number>(FIELD_ORDER.map((field, number) => [field, number]));
 export const fieldNumber = (field: SearchField): number => FIELD_NUMBERS.get(field)!;
 
 /** The quick search's fields without a prefix: the decoded text, never the IMAP fields. */
-export const ANY_FIELD_MASK = (1 << TEXT_FIELDS.length) - 1;
+export const ANY_FIELD_MASK = TEXT_FIELDS.reduce((mask, field) => mask | (1 << fieldNumber(field)), 0);
 
 export function fieldMask(fields: readonly SearchField[] | 'any'): number {
   if (fields === 'any') return ANY_FIELD_MASK;

@@ -16,10 +16,11 @@ import { binary } from './term-blocks.js';
 export type { SegmentInfo } from './segments.js';
 
 /**
- * The index's format. 2: terms of the IMAP fields (imap-text.ts). An index of another version is
- * dropped when opened and built again from the store, as `coffer reindex` would.
+ * The index's format. 2: terms of the IMAP fields (imap-text.ts). 3: fields renumbered so that the
+ * commonest masks take one byte (fields.ts). An index of another version is dropped when opened
+ * and built again from the store, as `coffer reindex` would.
  */
-const INDEX_VERSION = 2;
+const INDEX_VERSION = 3;
 
 interface IndexMeta {
   version: number;
