@@ -170,16 +170,25 @@ async function archiveFolder(session: Session, entry: ListedFolder, job: Mailbox
   }
   wanted.sort((a, b) => a.uid - b.uid);
   const batchContext: BatchContext = { entry, scope, uidValidity, known, job, context };
-  for (const batch of batches(wanted)) {
-    throwIfStopped(context);
-    const missed = await fetchBatch(session.client, batch, batchContext);
-    // The connection dropped mid-batch (Dovecot does that on a message it cannot read): the rest
-    // is fetched one message at a time on a new connection, so one bad message costs only itself.
-    for (const message of missed) {
-      await session.ensureConnected();
-      if (Number(session.client.mailbox && session.client.mailbox.uidValidity) !== uidValidity) throw new Error('UIDVALIDITY changed during the run');
-      await fetchBatch(session.client, [message], batchContext, true);
+  // The next batch is fetched while the last messages of the one before are still being stored,
+  // so the workers never wait for a round trip to the server between batches.
+  let storing: Promise<void> = Promise.resolve();
+  try {
+    for (const batch of batches(wanted)) {
+      throwIfStopped(context);
+      const fetched = await fetchBatch(session.client, batch, batchContext);
+      await storing;
+      storing = fetched.stored;
+      // The connection dropped mid-batch (Dovecot does that on a message it cannot read): the rest
+      // is fetched one message at a time on a new connection, so one bad message costs only itself.
+      for (const message of fetched.missed) {
+        await session.ensureConnected();
+        if (Number(session.client.mailbox && session.client.mailbox.uidValidity) !== uidValidity) throw new Error('UIDVALIDITY changed during the run');
+        await (await fetchBatch(session.client, [message], batchContext, true)).stored;
+      }
     }
+  } finally {
+    await storing;
   }
   return pass;
 }
@@ -202,10 +211,11 @@ interface BatchContext {
 }
 
 /**
- * Fetches and archives one batch. When the connection drops, returns the messages not yet
- * received (unless this was the last attempt, alone); every other failure is reported here.
+ * Fetches one batch and starts archiving it: `stored` settles once every message received is
+ * stored or reported. When the connection drops, `missed` holds the messages not yet received
+ * (unless this was the last attempt, alone); every other failure is reported here.
  */
-async function fetchBatch(client: ImapFlow, batch: ServerMessage[], batchContext: BatchContext, lastAttempt = false): Promise<ServerMessage[]> {
+async function fetchBatch(client: ImapFlow, batch: ServerMessage[], batchContext: BatchContext, lastAttempt = false): Promise<{ missed: ServerMessage[]; stored: Promise<void> }> {
   const { entry, scope, uidValidity, known, job, context } = batchContext;
   const { tally } = context;
   const byUid = new Map(batch.map((message) => [message.uid, message]));
@@ -236,17 +246,20 @@ async function fetchBatch(client: ImapFlow, batch: ServerMessage[], batchContext
   } catch (err) {
     fetchError = err;
   }
-  await archiver.finish();
   const dropped = fetchError !== undefined && !client.usable;
   const missed = dropped && !lastAttempt ? batch.filter((message) => !received.has(message.uid)) : [];
   // Each message the server did not hand over is reported; the next run asks for it again.
   const notFetched = fetchError === undefined ? 'the server did not return it' : describeImapFailure(fetchError, context.profile.server, 'fetch');
-  for (const message of batch) {
-    if (!received.has(message.uid) && !missed.includes(message)) notArchived.set(message.uid, notFetched);
-    const reason = notArchived.get(message.uid);
-    if (reason !== undefined) tally.error({ mailbox: job.label, folder: entry.serverPath, message: `UID ${message.uid}: not archived: ${reason}` });
-  }
-  return missed;
+  const stored = archiver.finish().then(() => {
+    for (const message of batch) {
+      if (!received.has(message.uid) && !missed.includes(message)) notArchived.set(message.uid, notFetched);
+      const reason = notArchived.get(message.uid);
+      if (reason !== undefined) tally.error({ mailbox: job.label, folder: entry.serverPath, message: `UID ${message.uid}: not archived: ${reason}` });
+    }
+  });
+  // Awaited by the caller; until then a failure must not count as unhandled.
+  stored.catch(() => undefined);
+  return { missed, stored };
 }
 
 function routingFor(job: MailboxJob, entry: ListedFolder, context: PullContext): Routing {
