@@ -70,9 +70,9 @@ export function headerBlock(tree: MimeNode): Buffer {
  * header lines are binary strings (one character per byte).
  */
 export function headerField(line: string): { name: string; value: string } {
-  const parts = line.split(':');
-  const name = (parts.shift() ?? '').trim().toLowerCase();
-  return { name, value: parts.join(':') };
+  const colon = line.indexOf(':');
+  if (colon === -1) return { name: line.trim().toLowerCase(), value: '' };
+  return { name: line.slice(0, colon).trim().toLowerCase(), value: line.slice(colon + 1) };
 }
 
 // --- terms ---------------------------------------------------------------------------------------
@@ -120,7 +120,10 @@ export function collectImapTerms(tree: MimeNode | null, raw: Buffer): ImapTerms 
   const adder =
     (bits: number) =>
     (term: string): void => {
-      terms.set(term, (terms.get(term) ?? 0) | bits);
+      // Most runs repeat (a word, a header name): look up once, write only what changes.
+      const known = terms.get(term);
+      if (known === undefined) terms.set(term, bits);
+      else if ((known | bits) !== known) terms.set(term, known | bits);
     };
   let parsed: MimeNode;
   try {
