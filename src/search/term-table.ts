@@ -19,7 +19,7 @@ export class TermTable {
 
   /** The id of the term held in bytes[start, start + length), added if new. */
   intern(bytes: Uint8Array, start: number, length: number): number {
-    let hash = 0x811c9dc5;
+    let hash = 0x811c9dc5 | 0; // int32, as the hashes array holds it
     for (let i = start; i < start + length; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
     const mask = this.slots.length - 1;
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
