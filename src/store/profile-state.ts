@@ -87,6 +87,23 @@ export class ProfileState {
     return items;
   }
 
+  /**
+   * How many IMAP items a folder has and its highest UID, from the keys alone (a scheduled run of
+   * an unchanged folder loads nothing); undefined when an item has another UIDVALIDITY.
+   */
+  async imapSummary(scope: SourceScope, uidValidity: number): Promise<{ count: number; highestUid: number } | undefined> {
+    const prefix = scopePrefix(scope);
+    let count = 0;
+    let highestUid = 0;
+    for await (const key of this.spaces.sourceItem.keys(prefixRange(prefix))) {
+      if (key.length !== prefix.length + 8) continue;
+      if (key.readUInt32BE(prefix.length) !== uidValidity) return undefined;
+      count += 1;
+      highestUid = Math.max(highestUid, key.readUInt32BE(prefix.length + 4));
+    }
+    return { count, highestUid };
+  }
+
   /** Every POP3 item of a mailbox, by UIDL. */
   async pop3Items(scope: SourceScope): Promise<Map<string, SourceItemRecord>> {
     const prefix = scopePrefix(scope);

@@ -109,8 +109,12 @@ export async function pullImapMailbox(job: MailboxJob, context: PullContext): Pr
       }
     }
     throwIfStopped(context);
-    // Where a vanished message went is only known when every folder was read; else the next run decides.
-    if (failedFolders === 0) await refileMoved(passes, job, context);
+    // Where a vanished message went is only known when every folder was read; else the next run
+    // decides. A folder skipped as unchanged may be where one went: its items are needed then.
+    if (failedFolders === 0 && passes.some((pass) => pass.vanished.length)) {
+      for (const pass of passes) if (pass.unchanged) pass.known = await knownItems(context.state, pass.scope, pass.uidValidity);
+      await refileMoved(passes, job, context);
+    }
     // The manual: deletion runs after everything was archived, so a failure above deletes nothing extra.
     if (profile.delete === 'never') return;
     for (const pass of passes) {
@@ -130,8 +134,21 @@ async function archiveFolder(session: Session, entry: ListedFolder, job: Mailbox
   const scope: SourceScope = { profile: context.profile.name, mailbox: job.label, folder: entry.serverPath };
   const mailbox = await session.open(entry.serverPath, true);
   const uidValidity = mailbox.uidValidity;
+  // Multidrop mail is routed by its addresses, not its folder: moving it changes nothing there.
+  const target = job.destination.kind === 'archive' ? { archive: job.destination.archive, folder: archiveFolderOf(entry, context) } : undefined;
+  const pass: FolderPass = { serverPath: entry.serverPath, scope, uidValidity, target, server: new Map(), known: new Map(), vanished: [], unchanged: false };
+  // Nothing new since the last run, and no rule that looks at old messages: nothing to do. (Equal
+  // counts and the highest UID known: any new message would have raised UIDNEXT past it.)
+  if (!needsFullScan(context.profile)) {
+    const summary = await state.imapSummary(scope, uidValidity);
+    if (summary && summary.count === mailbox.exists && summary.highestUid === mailbox.uidNext - 1) {
+      tally.unchanged += summary.count;
+      pass.unchanged = true;
+      return pass;
+    }
+  }
   const items = await state.imapItems(scope);
-  const known = new Map<number, SourceItemRecord>();
+  const { known } = pass;
   const stale = [];
   for (const item of items) {
     if (item.uidValidity === uidValidity) known.set(item.uid, item.record);
@@ -140,16 +157,6 @@ async function archiveFolder(session: Session, entry: ListedFolder, job: Mailbox
   // UIDVALIDITY changed: the old UIDs mean nothing now. Everything is fetched again and content
   // dedup keeps the archive from listing anything twice.
   if (stale.length) await state.deleteItems(scope, stale);
-  // Multidrop mail is routed by its addresses, not its folder: moving it changes nothing there.
-  const target = job.destination.kind === 'archive' ? { archive: job.destination.archive, folder: archiveFolderOf(entry, context) } : undefined;
-  const pass: FolderPass = { serverPath: entry.serverPath, scope, uidValidity, target, server: new Map(), known, vanished: [] };
-  // Nothing new since the last run, and no rule that looks at old messages: nothing to do.
-  const highestKnown = Math.max(0, ...known.keys());
-  // (Equal counts and the highest UID known: any new message would have raised UIDNEXT past it.)
-  if (!needsFullScan(context.profile) && !stale.length && known.size === mailbox.exists && highestKnown === mailbox.uidNext - 1) {
-    tally.unchanged += known.size;
-    return pass;
-  }
 
   const { server } = pass;
   if (mailbox.exists > 0) {
@@ -201,7 +208,17 @@ interface FolderPass extends FolderOutcome {
   uidValidity: number;
   /** What the server listed, when the folder was read (empty when it was skipped as unchanged). */
   server: Map<number, ServerMessage>;
+  /** Empty until loaded when the folder was skipped as unchanged. */
   known: Map<number, SourceItemRecord>;
+  /** Skipped: the same messages as after the last run. */
+  unchanged: boolean;
+}
+
+/** The items of one folder with this UIDVALIDITY, by UID. */
+async function knownItems(state: PullContext['state'], scope: SourceScope, uidValidity: number): Promise<Map<number, SourceItemRecord>> {
+  const known = new Map<number, SourceItemRecord>();
+  for (const item of await state.imapItems(scope)) if (item.uidValidity === uidValidity) known.set(item.uid, item.record);
+  return known;
 }
 
 interface BatchContext {

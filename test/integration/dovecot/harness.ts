@@ -5,7 +5,7 @@
 // doveadm with the same config. The system Dovecot config and ports are never touched.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type AddressInfo } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -75,6 +75,11 @@ export interface Dovecot {
    * processes to run unprivileged (they do: as `nobody` when the harness runs as root).
    */
   breakMessage(user: string, folder: string, uid: number): Promise<void>;
+  /**
+   * Makes a whole folder unreadable for the mail user (its maildir directory mode 000): it is still
+   * listed, but SELECT and EXAMINE fail. Returns what undoes it.
+   */
+  breakFolder(user: string, folder: string): Promise<() => void>;
   /** The last lines of Dovecot's log file. */
   logTail(lines?: number): string;
   stop(): Promise<void>;
@@ -584,6 +589,15 @@ function createHandle(c: {
       return serial(user, `break UID ${uid} in ${folder}`, async () => {
         const file = await maildirFile(user, folder, uid);
         chmodSync(file, 0o000);
+      });
+    },
+
+    breakFolder(user, folder) {
+      return serial(user, `break folder ${folder}`, async () => {
+        const path = folderPath(user, folder);
+        const mode = statSync(path).mode & 0o7777;
+        chmodSync(path, 0o000);
+        return () => chmodSync(path, mode);
       });
     },
 

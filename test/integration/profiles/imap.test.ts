@@ -189,6 +189,44 @@ test('a message moved at the source is re-filed, not listed twice; one moved to 
   t.deepEqual(await hits('project plan', 'Projects'), ['Projects']);
 });
 
+test('a folder skipped as unchanged still counts for re-filing: a move an unfinished run half saw is re-filed by the next', async (t) => {
+  const dovecot = await startDovecotOnly(t, { users: [ALICE] });
+  const moved = message({ subject: 'report moved to projects' });
+  const stays = message({ subject: 'stays in the inbox' });
+  const project = message({ subject: 'project plan' });
+  for (const raw of [moved, stays]) await dovecot.append(ALICE, 'INBOX', raw);
+  await dovecot.append(ALICE, 'Projects', project);
+  await dovecot.append(ALICE, 'Later', message({ subject: 'in a folder that will fail' }));
+  const h = await startProfiles(t, dovecot, mailboxProfile());
+  const run = async () => {
+    h.now = new Date(h.now.getTime() + 60_000);
+    return h.run('alice-box');
+  };
+  t.is((await run()).archived, 4);
+  const movedUid = (await dovecot.messages(ALICE, 'INBOX')).find((m) => m.raw.toString() === moved)!.uid;
+  await dovecot.move(ALICE, 'INBOX', movedUid, 'Projects');
+  // A folder that cannot be read: the run archives what arrived in Projects but decides no move.
+  const repair = await dovecot.breakFolder(ALICE, 'Later');
+  const second = await run();
+  t.is(second.status, 'partial', JSON.stringify(second));
+  t.true(second.errors.some((error) => error.folder === 'Later'), JSON.stringify(second.errors));
+  t.is(second.archived, 1);
+  t.is(second.refiled, 0);
+  t.deepEqual(await h.folders('alice'), { Inbox: 2, Later: 1, Projects: 2 });
+  repair();
+  // Projects is unchanged since (skipped without loading its items), yet it is where the message went.
+  const third = await run();
+  t.is(third.status, 'ok', JSON.stringify(third.errors));
+  t.is(third.archived, 0);
+  t.is(third.refiled, 1);
+  t.deepEqual((await h.archived('alice', ['Inbox'])).map(String), [stays]);
+  t.deepEqual((await h.archived('alice', ['Projects'])).map(String), [project, moved]);
+  t.deepEqual((await verifyStore(h.coffer.store)).problems, []);
+  const idle = await run();
+  t.is(idle.unchanged, 4);
+  t.is(idle.refiled, 0);
+});
+
 test('a UIDVALIDITY reset at the source archives nothing twice', async (t) => {
   const dovecot = await startDovecotOnly(t, { users: [ALICE] });
   for (let i = 0; i < 3; i++) await dovecot.append(ALICE, 'INBOX', message());
