@@ -5,6 +5,7 @@ import { parseConfigText, type Config } from '../../../src/config/index.js';
 import { createIngestPipeline } from '../../../src/ingest/pipeline.js';
 import { SearchIndex } from '../../../src/search/search-index.js';
 import { search } from '../../../src/search/search.js';
+import { decodeRecord, encodeRecord } from '../../../src/store/codec.js';
 import { openStore, type ArchiveStore } from '../../../src/store/store.js';
 import { message, tempDir } from '../helpers.js';
 
@@ -67,6 +68,37 @@ test('merged segments, a rebuild and a catch-up answer exactly like the incremen
     t.deepEqual(await answers(store, behind, config), caughtUp, 'catch-up equals rebuild');
     t.is((caughtUp[''] as { total: number }).total, 162);
     await behind.close();
+  } finally {
+    await pipeline.close();
+    await store.close();
+  }
+});
+
+test('an index of an earlier format is dropped when opened and built again from the store', async (t) => {
+  const dataDir = tempDir(t);
+  const config = parseConfigText(`dataDir: ${dataDir}\n`, { file: `${dataDir}/coffer.yaml` });
+  const store = await openStore({ dataDir, encryptionKey: null });
+  const pipeline = createIngestPipeline({ store, addressBook: new Map(), folders: config.folders, encryptionKey: null, workers: 2 });
+  const prepare = (raw: Buffer, recipients?: readonly string[]) => pipeline.prepareForIndex(raw, recipients);
+  try {
+    const index = await SearchIndex.open(store, prepare, { flushDocs: 8 });
+    index.follow(store.getWriter());
+    for (let n = 0; n < 40; n++) await pipeline.ingest({ raw: corpusMessage(n), origin: `n${n}`, routing: { kind: 'explicit', targets: [{ archive: 'x', folder: ['Inbox'] }] } });
+    await index.settle();
+    const before = await answers(store, index, config);
+    await index.close();
+    // What format 2 (IMAP fields at bits 9-16) left behind: its meta record names version 2.
+    const { spaces } = store.searchAccess();
+    const metaKey = Buffer.from('meta');
+    const meta = decodeRecord<{ version: number }>((await spaces.searchMeta.get(metaKey))!);
+    t.is(meta.version, 3);
+    await spaces.searchMeta.put(metaKey, encodeRecord({ ...meta, version: 2 }));
+
+    const reopened = await SearchIndex.open(store, prepare, { flushDocs: 8 });
+    t.is(decodeRecord<{ version: number }>((await spaces.searchMeta.get(metaKey))!).version, 3);
+    t.deepEqual(await answers(store, reopened, config), before);
+    t.is((before[''] as { total: number }).total, 40);
+    await reopened.close();
   } finally {
     await pipeline.close();
     await store.close();
