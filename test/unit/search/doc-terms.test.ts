@@ -10,10 +10,6 @@ const text = (overrides: Partial<SearchText>): SearchText => ({
   ...overrides,
 });
 
-const assertDone = (reader: ByteReader): void => {
-  if (!reader.done) throw new Error('trailing bytes');
-};
-
 /** term → { mask, positions } of an encoded document. */
 function decode(encoded: Buffer): Map<string, { mask: number; positions: number[] }> {
   const reader = new ByteReader(encoded);
@@ -28,7 +24,7 @@ function decode(encoded: Buffer): Map<string, { mask: number; positions: number[
     for (let count = reader.varint(); count > 0; count--) positions.push((position += reader.varint()));
     terms.set(term, { mask, positions });
   }
-  assertDone(reader);
+  if (!reader.done) throw new Error('trailing bytes after the last term');
   return terms;
 }
 
