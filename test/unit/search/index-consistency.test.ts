@@ -1,9 +1,9 @@
 // The index's own bookkeeping: many small segments merged in the background, a rebuild from the
 // store, and catch-up after the index fell behind all answer exactly like the incremental index.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { parseConfigText, type Config } from '../../../src/config/index.js';
-import { createIngestPipeline } from '../../../src/ingest/pipeline.js';
-import { SearchIndex } from '../../../src/search/search-index.js';
+import { createIngestPipeline, type IngestPipeline } from '../../../src/ingest/pipeline.js';
+import { SearchIndex, type PrepareForIndex } from '../../../src/search/search-index.js';
 import { search } from '../../../src/search/search.js';
 import { decodeRecord, encodeRecord } from '../../../src/store/codec.js';
 import { openStore, type ArchiveStore } from '../../../src/store/store.js';
@@ -32,13 +32,29 @@ async function answers(store: ArchiveStore, index: SearchIndex, config: Config):
   return result;
 }
 
-test('merged segments, a rebuild and a catch-up answer exactly like the incremental index', async (t) => {
+interface IndexedStore {
+  config: Config;
+  store: ArchiveStore;
+  pipeline: IngestPipeline;
+  prepare: PrepareForIndex;
+}
+
+/** A fresh store with an ingest pipeline of `workers` workers, closed after `body`. */
+async function withIndexedStore(t: ExecutionContext, workers: number, body: (setup: IndexedStore) => Promise<void>): Promise<void> {
   const dataDir = tempDir(t);
   const config = parseConfigText(`dataDir: ${dataDir}\n`, { file: `${dataDir}/coffer.yaml` });
   const store = await openStore({ dataDir, encryptionKey: null });
-  const pipeline = createIngestPipeline({ store, addressBook: new Map(), folders: config.folders, encryptionKey: null, workers: 2 });
-  const prepare = (raw: Buffer, recipients?: readonly string[]) => pipeline.prepareForIndex(raw, recipients);
+  const pipeline = createIngestPipeline({ store, addressBook: new Map(), folders: config.folders, encryptionKey: null, workers });
   try {
+    await body({ config, store, pipeline, prepare: (raw, recipients) => pipeline.prepareForIndex(raw, recipients) });
+  } finally {
+    await pipeline.close();
+    await store.close();
+  }
+}
+
+test('merged segments, a rebuild and a catch-up answer exactly like the incremental index', async (t) => {
+  await withIndexedStore(t, 2, async ({ config, store, pipeline, prepare }) => {
     // Tiny segments (three messages each) so that merges happen many times over.
     const index = await SearchIndex.open(store, prepare, { flushDocs: 3 });
     index.follow(store.getWriter());
@@ -68,19 +84,11 @@ test('merged segments, a rebuild and a catch-up answer exactly like the incremen
     t.deepEqual(await answers(store, behind, config), caughtUp, 'catch-up equals rebuild');
     t.is((caughtUp[''] as { total: number }).total, 162);
     await behind.close();
-  } finally {
-    await pipeline.close();
-    await store.close();
-  }
+  });
 });
 
 test('an index of an earlier format is dropped when opened and built again from the store', async (t) => {
-  const dataDir = tempDir(t);
-  const config = parseConfigText(`dataDir: ${dataDir}\n`, { file: `${dataDir}/coffer.yaml` });
-  const store = await openStore({ dataDir, encryptionKey: null });
-  const pipeline = createIngestPipeline({ store, addressBook: new Map(), folders: config.folders, encryptionKey: null, workers: 2 });
-  const prepare = (raw: Buffer, recipients?: readonly string[]) => pipeline.prepareForIndex(raw, recipients);
-  try {
+  await withIndexedStore(t, 2, async ({ config, store, pipeline, prepare }) => {
     const index = await SearchIndex.open(store, prepare, { flushDocs: 8 });
     index.follow(store.getWriter());
     for (let n = 0; n < 40; n++) await pipeline.ingest({ raw: corpusMessage(n), origin: `n${n}`, routing: { kind: 'explicit', targets: [{ archive: 'x', folder: ['Inbox'] }] } });
@@ -99,20 +107,13 @@ test('an index of an earlier format is dropped when opened and built again from 
     t.deepEqual(await answers(store, reopened, config), before);
     t.is((before[''] as { total: number }).total, 40);
     await reopened.close();
-  } finally {
-    await pipeline.close();
-    await store.close();
-  }
+  });
 });
 
 test("a folder's listings written by many small flushes are joined when read, and read the same", async (t) => {
-  const dataDir = tempDir(t);
-  const config = parseConfigText(`dataDir: ${dataDir}\n`, { file: `${dataDir}/coffer.yaml` });
-  const store = await openStore({ dataDir, encryptionKey: null });
-  const pipeline = createIngestPipeline({ store, addressBook: new Map(), folders: config.folders, encryptionKey: null, workers: 1 });
-  try {
+  await withIndexedStore(t, 1, async ({ config, store, pipeline, prepare }) => {
     // One message per flush, as a trickle of live intake would flush.
-    const index = await SearchIndex.open(store, (raw) => pipeline.prepareForIndex(raw), { flushDocs: 1 });
+    const index = await SearchIndex.open(store, prepare, { flushDocs: 1 });
     index.follow(store.getWriter());
     for (let n = 0; n < 100; n++) {
       await pipeline.ingest({ raw: corpusMessage(n), origin: `n${n}`, routing: { kind: 'explicit', targets: [{ archive: 'x', folder: ['Inbox'] }] } });
@@ -125,22 +126,15 @@ test("a folder's listings written by many small flushes are joined when read, an
     t.is((first[''] as { total: number }).total, 100);
     t.is((await chunks()).length, 1, 'joined into one on reading');
     await index.close();
-    const reopened = await SearchIndex.open(store, (raw) => pipeline.prepareForIndex(raw));
+    const reopened = await SearchIndex.open(store, prepare);
     t.deepEqual(await answers(store, reopened, config), first);
     await reopened.close();
-  } finally {
-    await pipeline.close();
-    await store.close();
-  }
+  });
 });
 
 test('a rebuild while mail keeps arriving ends with every message indexed once', async (t) => {
-  const dataDir = tempDir(t);
-  const config = parseConfigText(`dataDir: ${dataDir}\n`, { file: `${dataDir}/coffer.yaml` });
-  const store = await openStore({ dataDir, encryptionKey: null });
-  const pipeline = createIngestPipeline({ store, addressBook: new Map(), folders: config.folders, encryptionKey: null, workers: 2 });
-  try {
-    const index = await SearchIndex.open(store, (raw) => pipeline.prepareForIndex(raw), { flushDocs: 5 });
+  await withIndexedStore(t, 2, async ({ config, store, pipeline, prepare }) => {
+    const index = await SearchIndex.open(store, prepare, { flushDocs: 5 });
     index.follow(store.getWriter());
     const ingest = (from: number, to: number) =>
       Promise.all(
@@ -157,8 +151,5 @@ test('a rebuild while mail keeps arriving ends with every message indexed once',
     await index.rebuild();
     t.deepEqual(await answers(store, index, config), during);
     await index.close();
-  } finally {
-    await pipeline.close();
-    await store.close();
-  }
+  });
 });
