@@ -19,7 +19,7 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { accepts, benchOptions, cached, freePort, numberOption, parseJson, percentile } from './common.js';
 import { writeMaildir, writeMbox, type MaildirInfo } from './corpus.js';
-import { machine, machineBusySeconds, ROOT, round, snapshotDist, waitIdle } from './machine.js';
+import { cofferNodeFlags, machine, machineBusySeconds, ROOT, round, snapshotDist, waitIdle } from './machine.js';
 
 const USER = 'bench';
 const PASSWORD = 'password';
@@ -600,7 +600,7 @@ function cofferEnv(): NodeJS.ProcessEnv {
 
 async function cli(main: string, args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string; seconds: number }> {
   const started = performance.now();
-  const child = spawn(process.execPath, [main, ...args], { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], env: cofferEnv(), cwd: ROOT });
+  const child = spawn(process.execPath, [...cofferNodeFlags(), main, ...args], { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], env: cofferEnv(), cwd: ROOT });
   if (input !== undefined) child.stdin?.end(input);
   const r = await collect(child);
   return { code: r.code, stdout: r.stdout, stderr: r.stderr.slice(-4000), seconds: (performance.now() - started) / 1000 };
@@ -647,7 +647,7 @@ async function startCoffer(main: string, maildir: MaildirInfo, options: Options,
   if (inboxMessages !== maildir.messages) {
     problems.push(`coffer: the Inbox folder holds ${inboxMessages ?? 'no'} messages after the import, the Maildir ${maildir.messages} (folders: ${JSON.stringify(list).slice(0, 300)})`);
   }
-  const child = spawn(process.execPath, [main, 'serve', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'], env: cofferEnv(), cwd: ROOT });
+  const child = spawn(process.execPath, [...cofferNodeFlags(), main, 'serve', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'], env: cofferEnv(), cwd: ROOT });
   if (child.pid === undefined) throw new Error('coffer serve did not start');
   const server: Server = { name: 'coffer', port: tls, pid: child.pid, child, exited: collect(child) };
   await waitForPort(server, tls, 60);

@@ -10,7 +10,7 @@ import { lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises
 import { dirname, join, resolve } from 'node:path';
 import { corpusFiles, splitPostmark, writeAmplified, writeEmlDir, writeMbox, type CorpusInfo } from './corpus.js';
 import { benchOptions, cached, numberOption, parseJson } from './common.js';
-import { machine, machineBusySeconds, ROOT, round, snapshotDist, waitIdle } from './machine.js';
+import { cofferNodeFlags, machine, machineBusySeconds, ROOT, round, snapshotDist, waitIdle } from './machine.js';
 
 const TIME = '/usr/bin/time';
 /** Bumped when corpus generation changes, so cached corpora under the work directory are rebuilt. */
@@ -156,7 +156,7 @@ async function runCoffer(main: string, args: string[], env: NodeJS.ProcessEnv, t
   const useTime = existsSync(TIME);
   const timeFile = join(env['BENCH_WORK'] ?? '/tmp', `time.${process.pid}.txt`);
   const command = useTime ? TIME : process.execPath;
-  const argv = useTime ? ['-f', '%M %U %S', '-o', timeFile, process.execPath, main, ...args] : [main, ...args];
+  const argv = useTime ? ['-f', '%M %U %S', '-o', timeFile, process.execPath, ...cofferNodeFlags(), main, ...args] : [...cofferNodeFlags(), main, ...args];
   const busyBefore = await machineBusySeconds();
   const ownBefore = process.cpuUsage();
   const started = performance.now();

@@ -2,7 +2,7 @@
 // ran where, and a snapshot of dist/ so that a rebuild during a run cannot change the code measured.
 // Imported by the benchmark scripts; no side effects on import.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { cp, readFile, rm } from 'node:fs/promises';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -10,6 +10,14 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(ROOT, 'dist');
+
+/** The node flags Coffer's entry point runs with (its `#!/usr/bin/env -S node ...` line), for benches that start it with `node`. */
+export function cofferNodeFlags(): string[] {
+  const shebang = readFileSync(join(ROOT, 'src', 'main.ts'), 'utf8').split('\n', 1)[0]!;
+  const match = /^#!\/usr\/bin\/env (?:-S )?node\b(.*)$/.exec(shebang);
+  if (!match) throw new Error(`src/main.ts: unexpected first line ${JSON.stringify(shebang)}`);
+  return match[1]!.split(' ').filter(Boolean);
+}
 
 export const round = (value: number, digits = 1): number => Math.round(value * 10 ** digits) / 10 ** digits;
 

@@ -25,7 +25,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { benchOptions, cached, numberOption, parseJson } from './common.js';
 import { writeAmplified, writeMaildir, writeMbox, type CorpusInfo, type MaildirInfo } from './corpus.js';
-import { machine, machineBusySeconds, ROOT, round, waitIdle } from './machine.js';
+import { cofferNodeFlags, machine, machineBusySeconds, ROOT, round, waitIdle } from './machine.js';
 
 const USER = 'bench@example.org';
 /** The Dovecot harness's default password. */
@@ -394,7 +394,7 @@ async function runCoffer(options: Options, build: string, port: number, messages
   await settle();
   await waitIdle(options.waitIdleSeconds);
   const started = performance.now();
-  const child = spawn(process.execPath, [...profiling, join(build, 'bench', 'profiles.js'), '--child', specPath], {
+  const child = spawn(process.execPath, [...cofferNodeFlags(), ...profiling, join(build, 'bench', 'profiles.js'), '--child', specPath], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: cofferEnv(options),
   });
@@ -566,7 +566,7 @@ async function runReference(options: Options, build: string, maildir: MaildirInf
   const env = cofferEnv(options);
   const child = spawn(
     '/usr/bin/time',
-    ['-f', '%e %U %S %M', '-o', timeFile, process.execPath, join(build, 'src', 'main.js'), 'import', 'maildir', maildir.path, '--archive', ARCHIVE, '--config', config, '--json'],
+    ['-f', '%e %U %S %M', '-o', timeFile, process.execPath, ...cofferNodeFlags(), join(build, 'src', 'main.js'), 'import', 'maildir', maildir.path, '--archive', ARCHIVE, '--config', config, '--json'],
     { stdio: ['ignore', 'pipe', 'pipe'], env },
   );
   const out: Buffer[] = [];

@@ -20,7 +20,7 @@ import { dirname, join, resolve } from 'node:path';
 import { writeAmplified, writeMaildir, writeMbox, type CorpusInfo, type MaildirInfo } from './corpus.js';
 import type { SearchRequest, SearchResponse } from '../src/search/search.js';
 import { benchOptions, builtModule, cached, numberOption, parseJson, percentile } from './common.js';
-import { machine, machineBusySeconds, ROOT, round, snapshotDist, waitIdle } from './machine.js';
+import { cofferNodeFlags, machine, machineBusySeconds, ROOT, round, snapshotDist, waitIdle } from './machine.js';
 
 /**
  * The fixed query set: Coffer's quick-search syntax and the notmuch equivalent (null: none). Words
@@ -336,7 +336,7 @@ async function ingest(
   const runOptions = { env, timeoutSeconds: options.timeoutSeconds, work: options.work };
   await waitIdle(options.waitIdleSeconds);
   process.stderr.write(`${label}: import of ${input.messages} messages (${(input.bytes / 1e6).toFixed(1)} MB) ...`);
-  const result = await run(process.execPath, [main, 'import', 'mbox', input.path, '--archive', 'bench', '--config', config, '--json'], runOptions);
+  const result = await run(process.execPath, [...cofferNodeFlags(), main, 'import', 'mbox', input.path, '--archive', 'bench', '--config', config, '--json'], runOptions);
   process.stderr.write(` ${result.wallSeconds.toFixed(1)} s\n`);
   const failure = failed(result);
   if (failure !== undefined) {
@@ -347,7 +347,7 @@ async function ingest(
   const accounted = ['archived', 'unparseable', 'alreadyArchived', 'failed'].reduce((sum, key) => sum + (num(summary, key) ?? 0), 0);
   if (accounted !== input.messages) problems.push(`${label} import accounted for ${accounted} messages, input has ${input.messages}`);
   const atExit = du(dataDir);
-  const statsRun = await run(process.execPath, [main, 'stats', '--json', '--config', config], runOptions);
+  const statsRun = await run(process.execPath, [...cofferNodeFlags(), main, 'stats', '--json', '--config', config], runOptions);
   const statsFailure = failed(statsRun);
   if (statsFailure !== undefined) problems.push(`${label} stats ${statsFailure}`);
   const bytes = du(dataDir);
@@ -862,7 +862,7 @@ async function main(): Promise<void> {
   if (indexed !== undefined && queried?.available === true) {
     // Reopened once more: a close right after a LevelDB compaction leaves its inputs on disk until
     // the next open deletes them (measured: 27.8 MB -> 47.0 MB on the corpus without this).
-    const reopen = await run(process.execPath, [main, 'stats', '--json', '--config', indexed.config], {
+    const reopen = await run(process.execPath, [...cofferNodeFlags(), main, 'stats', '--json', '--config', indexed.config], {
       env: cofferEnv(),
       timeoutSeconds: options.timeoutSeconds,
       work: options.work,

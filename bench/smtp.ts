@@ -14,7 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createTransport } from 'nodemailer';
 import { corpusFiles, splitPostmark } from './corpus.js';
 import { accepts, benchOptions, freePort, numberOption, percentile } from './common.js';
-import { machine, machineBusySeconds, ROOT, round, snapshotDist, waitIdle } from './machine.js';
+import { cofferNodeFlags, machine, machineBusySeconds, ROOT, round, snapshotDist, waitIdle } from './machine.js';
 
 const ENDPOINT = 'journal@bench.test';
 
@@ -119,7 +119,7 @@ function collect(child: ChildProcess): Promise<{ code: number | null; signal: st
 }
 
 async function cli(main: string, args: string[]): Promise<{ code: number | null; json: unknown; stderr: string }> {
-  const result = await collect(spawn(process.execPath, [main, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const result = await collect(spawn(process.execPath, [...cofferNodeFlags(), main, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
   let json: unknown;
   try {
     json = JSON.parse(result.stdout);
@@ -174,7 +174,7 @@ async function main(): Promise<void> {
   process.stderr.write('\n');
 
   const profiling = options.profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.profile];
-  const daemon = spawn(process.execPath, [...profiling, entry, 'serve', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const daemon = spawn(process.execPath, [...cofferNodeFlags(), ...profiling, entry, 'serve', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   const daemonDone = collect(daemon);
   const pid = daemon.pid;
   if (pid === undefined) throw new Error('coffer serve did not start');

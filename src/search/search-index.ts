@@ -97,8 +97,9 @@ export class SearchIndex {
     this.meta = meta;
     this.cursor = { ...meta.cursor };
     this.tail = { block: blockOf(meta.cursor.doc + 1), values: tail };
-    this.flushDocs = options.flushDocs ?? 4096;
-    this.flushBytes = options.flushBytes ?? 16 * 1024 * 1024;
+    // The segment being built, and its inversion at flush, are most of the main thread's memory.
+    this.flushDocs = options.flushDocs ?? 2048;
+    this.flushBytes = options.flushBytes ?? 8 * 1024 * 1024;
     this.idleFlushMs = options.idleFlushMs ?? 1000;
     this.segments = new SegmentStore(access);
     // Bounded caches: 2,048 value blocks (2 million messages, ~43 MB), 4 million folder listings (32 MB).
