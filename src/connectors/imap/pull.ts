@@ -110,16 +110,17 @@ export async function pullImapMailbox(job: MailboxJob, context: PullContext): Pr
     }
     throwIfStopped(context);
     // Where a vanished message went is only known when every folder was read; else the next run
-    // decides. A folder skipped as unchanged may be where one went: its items are needed then.
+    // decides. Any folder may be where one went, a folder skipped as unchanged too.
     if (failedFolders === 0 && passes.some((pass) => pass.vanished.length)) {
-      for (const pass of passes) if (pass.unchanged) pass.known = await knownItems(context.state, pass.scope, pass.uidValidity);
-      await refileMoved(passes, job, context);
+      const outcomes: FolderOutcome[] = [];
+      for (const pass of passes) outcomes.push({ ...pass, known: await knownItems(context.state, pass) });
+      await refileMoved(outcomes, job, context);
     }
     // The manual: deletion runs after everything was archived, so a failure above deletes nothing extra.
     if (profile.delete === 'never') return;
     for (const pass of passes) {
       try {
-        await deleteDue(session, pass, job, context);
+        await deleteDue(session, pass, await knownItems(context.state, pass), job, context);
       } catch (err) {
         tally.error({ mailbox: job.label, folder: pass.serverPath, message: describeImapFailure(err, profile.server, `delete in folder "${pass.serverPath}"`) });
       }
@@ -136,7 +137,7 @@ async function archiveFolder(session: Session, entry: ListedFolder, job: Mailbox
   const uidValidity = mailbox.uidValidity;
   // Multidrop mail is routed by its addresses, not its folder: moving it changes nothing there.
   const target = job.destination.kind === 'archive' ? { archive: job.destination.archive, folder: archiveFolderOf(entry, context) } : undefined;
-  const pass: FolderPass = { serverPath: entry.serverPath, scope, uidValidity, target, server: new Map(), known: new Map(), vanished: [], unchanged: false };
+  const pass: FolderPass = { serverPath: entry.serverPath, scope, uidValidity, target, server: new Map(), vanished: [], unchanged: false };
   // Nothing new since the last run, and no rule that looks at old messages: nothing to do. (Equal
   // counts and the highest UID known: any new message would have raised UIDNEXT past it.)
   if (!needsFullScan(context.profile)) {
@@ -148,7 +149,7 @@ async function archiveFolder(session: Session, entry: ListedFolder, job: Mailbox
     }
   }
   const items = await state.imapItems(scope);
-  const { known } = pass;
+  const known = new Map<number, SourceItemRecord>();
   const stale = [];
   for (const item of items) {
     if (item.uidValidity === uidValidity) known.set(item.uid, item.record);
@@ -158,7 +159,7 @@ async function archiveFolder(session: Session, entry: ListedFolder, job: Mailbox
   // dedup keeps the archive from listing anything twice.
   if (stale.length) await state.deleteItems(scope, stale);
 
-  const { server } = pass;
+  const server = new Map<number, ServerMessage>();
   if (mailbox.exists > 0) {
     for await (const message of session.client.fetch('1:*', { uid: true, flags: true, internalDate: true, size: true })) {
       server.set(message.uid, serverMessageOf(message));
@@ -179,7 +180,10 @@ async function archiveFolder(session: Session, entry: ListedFolder, job: Mailbox
     else tally.skipped += 1;
   }
   wanted.sort((a, b) => a.uid - b.uid);
-  const batchContext: BatchContext = { entry, scope, uidValidity, known, job, context };
+  // What this pass archives is recorded in the profile state, not kept in memory: re-filing and
+  // deletion read it back. Deletion also needs the server's flags and dates.
+  if (context.profile.delete !== 'never') pass.server = server;
+  const batchContext: BatchContext = { entry, scope, uidValidity, job, context };
   // The next batch is fetched while the last messages of the one before are still being stored,
   // so the workers never wait for a round trip to the server between batches.
   let storing: Promise<void> = Promise.resolve();
@@ -203,21 +207,21 @@ async function archiveFolder(session: Session, entry: ListedFolder, job: Mailbox
   return pass;
 }
 
-interface FolderPass extends FolderOutcome {
+/** One folder's pass; what it archived is read back from the profile state when needed. */
+interface FolderPass extends Omit<FolderOutcome, 'known'> {
   serverPath: string;
   uidValidity: number;
-  /** What the server listed, when the folder was read (empty when it was skipped as unchanged). */
+  /** What the server listed, kept only for deletion rules (empty when skipped as unchanged). */
   server: Map<number, ServerMessage>;
-  /** Empty until loaded when the folder was skipped as unchanged. */
-  known: Map<number, SourceItemRecord>;
   /** Skipped: the same messages as after the last run. */
   unchanged: boolean;
 }
 
-/** The items of one folder with this UIDVALIDITY, by UID. */
-async function knownItems(state: PullContext['state'], scope: SourceScope, uidValidity: number): Promise<Map<number, SourceItemRecord>> {
+/** What the folder holds now that Coffer archived, by UID: its items, less those that vanished. */
+async function knownItems(state: PullContext['state'], pass: FolderPass): Promise<Map<number, SourceItemRecord>> {
   const known = new Map<number, SourceItemRecord>();
-  for (const item of await state.imapItems(scope)) if (item.uidValidity === uidValidity) known.set(item.uid, item.record);
+  for (const item of await state.imapItems(pass.scope)) if (item.uidValidity === pass.uidValidity) known.set(item.uid, item.record);
+  for (const { id } of pass.vanished) known.delete(id.uid);
   return known;
 }
 
@@ -225,7 +229,6 @@ interface BatchContext {
   entry: ListedFolder;
   scope: SourceScope;
   uidValidity: number;
-  known: Map<number, SourceItemRecord>;
   job: MailboxJob;
   context: PullContext;
 }
@@ -236,7 +239,7 @@ interface BatchContext {
  * (unless this was the last attempt, alone); every other failure is reported here.
  */
 async function fetchBatch(client: ImapFlow, batch: ServerMessage[], batchContext: BatchContext, lastAttempt = false): Promise<{ missed: ServerMessage[]; stored: Promise<void> }> {
-  const { entry, scope, uidValidity, known, job, context } = batchContext;
+  const { entry, scope, uidValidity, job, context } = batchContext;
   const { tally } = context;
   const byUid = new Map(batch.map((message) => [message.uid, message]));
   const received = new Set<number>();
@@ -259,7 +262,6 @@ async function fetchBatch(client: ImapFlow, batch: ServerMessage[], batchContext
       }
       await archiver.add(
         { id: { uidValidity, uid: message.uid }, raw: fetched.source, origin: origin(message.uid), routing, date: message.date.getTime(), receivedAt: message.date },
-        (record) => known.set(message.uid, record),
         (reason) => notArchived.set(message.uid, reason),
       );
     }
@@ -295,11 +297,11 @@ function archiveFolderOf(entry: ListedFolder, context: PullContext): string[] {
   return first !== undefined && first.toUpperCase() === 'INBOX' ? [context.config.folders.received, ...rest] : entry.folder.path;
 }
 
-async function deleteDue(session: Session, pass: FolderPass, job: MailboxJob, context: PullContext): Promise<void> {
+async function deleteDue(session: Session, pass: FolderPass, known: ReadonlyMap<number, SourceItemRecord>, job: MailboxJob, context: PullContext): Promise<void> {
   const rule = deleteRuleOf(context.profile);
   const filter = filterOf(context.profile);
   const due: number[] = [];
-  for (const [uid, record] of pass.known) {
+  for (const [uid, record] of known) {
     const message = pass.server.get(uid);
     if (message === undefined) continue;
     const state: SourceState = { seen: message.seen, flagged: message.flagged, date: message.date };

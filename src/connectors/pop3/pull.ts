@@ -64,7 +64,6 @@ export async function pullPop3Mailbox(job: MailboxJob, context: PullContext): Pr
       }
       await archiver.add(
         { id: { uidl: entry.uid }, raw, origin: `profile ${profile.name}: pop://${job.label}@${server.host}:${server.port};UIDL=${entry.uid}`, routing, date: headerDate(raw)?.getTime() ?? context.now.getTime() },
-        (record) => known.set(entry.uid, record),
         (reason) => tally.error({ mailbox: job.label, message: `message ${entry.uid}: not archived: ${reason}` }),
       );
     }
@@ -73,9 +72,11 @@ export async function pullPop3Mailbox(job: MailboxJob, context: PullContext): Pr
 
     const rule = deleteRuleOf(profile);
     if (rule.kind !== 'never') {
+      // Read back: what this run archived is recorded there, not kept in memory.
+      const archived = await state.pop3Items(scope);
       const deleted: string[] = [];
       for (const entry of listing) {
-        const record = known.get(entry.uid);
+        const record = archived.get(entry.uid);
         if (record === undefined) continue;
         // POP3 knows no flags: nothing is flagged, everything counts as read.
         const due = dueForDeletion({ seen: true, flagged: false, date: new Date(record.date) }, new Date(record.archivedAt), rule, { archiveUnread: true }, context.now);

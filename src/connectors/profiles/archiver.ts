@@ -28,11 +28,11 @@ export class SourceArchiver<Id extends ItemId> {
   ) {}
 
   /**
-   * Starts archiving one message; resolves once there is room for the next. onArchived gets its
-   * record once stored; onFailure a reason when it could not be archived.
+   * Starts archiving one message; resolves once there is room for the next. onFailure gets a
+   * reason when it could not be archived.
    */
-  async add(message: SourceMessage<Id>, onArchived: (record: SourceItemRecord) => void, onFailure: (reason: string) => void): Promise<void> {
-    this.inFlight.push(this.archive(message, onArchived).catch((err: unknown) => onFailure(err instanceof Error ? err.message : String(err))));
+  async add(message: SourceMessage<Id>, onFailure: (reason: string) => void): Promise<void> {
+    this.inFlight.push(this.archive(message).catch((err: unknown) => onFailure(err instanceof Error ? err.message : String(err))));
     if (this.inFlight.length >= this.window) await this.inFlight.shift();
   }
 
@@ -42,7 +42,7 @@ export class SourceArchiver<Id extends ItemId> {
     await this.flush();
   }
 
-  private async archive(message: SourceMessage<Id>, onArchived: (record: SourceItemRecord) => void): Promise<void> {
+  private async archive(message: SourceMessage<Id>): Promise<void> {
     const { tally, now } = this.context;
     const { raw, origin, routing, receivedAt } = message;
     const outcome = await this.context.ingest.ingest({ raw, origin, routing, ...(receivedAt === undefined ? {} : { receivedAt }) });
@@ -53,7 +53,6 @@ export class SourceArchiver<Id extends ItemId> {
     if (outcome.placements.some((placement) => placement.added)) tally.archived += 1;
     else tally.unchanged += 1;
     const record: SourceItemRecord = { sha: outcome.sha, archivedAt: now.getTime(), date: message.date };
-    onArchived(record);
     this.records.push({ id: message.id, record });
     if (this.records.length >= RECORD_GROUP) await this.flush();
   }
