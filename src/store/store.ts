@@ -74,9 +74,9 @@ export class ArchiveStore {
       writeBufferSize: 4 * 1024 * 1024,
       // LevelDB maps table files for reading, and every page a compaction, an index merge or a
       // range delete has read stays resident until the file is closed. Small files in a small
-      // table cache (LevelDB's minimum) bound that to 64 × 2 MB instead of growing with the store
-      // (a 100,000-message import: 288 → ~50 MB; bench/README.md "Where the memory goes").
-      maxFileSize: 2 * 1024 * 1024,
+      // table cache (LevelDB's minimum) bound that to 64 × 1 MB instead of growing with the store
+      // (a 100,000-message import: 288 → ≤ 26 MB, no slower; bench/README.md "Where the memory goes").
+      maxFileSize: 1024 * 1024,
       maxOpenFiles: 74,
     });
     try {
