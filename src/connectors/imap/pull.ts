@@ -15,6 +15,7 @@ import { dueForDeletion, passesFilter, type SourceState } from '../profiles/rule
 import { connectImap, describeImapFailure } from './connect.js';
 import { effectiveFolders, type EffectiveFolder, type SourceFolder } from './folder-rules.js';
 import { refileMoved, type FolderOutcome } from './refile.js';
+import { ServerListing, type ServerMessage } from './server-listing.js';
 
 /** A batch is cut at this many messages or bytes: bounded memory, few round trips. */
 const BATCH_MESSAGES = 500;
@@ -24,14 +25,6 @@ const BATCH_BYTES = 32 * 1024 * 1024;
  * groups (one fsync each) are large; 64 cost the 100,000-message benchmark ~6% (bench/README.md).
  */
 const INGEST_WINDOW = 256;
-
-interface ServerMessage {
-  uid: number;
-  seen: boolean;
-  flagged: boolean;
-  date: Date;
-  size: number;
-}
 
 interface ListedFolder {
   /** The server's name for it (UTF-8, its delimiter), for SELECT. */
@@ -137,7 +130,7 @@ async function archiveFolder(session: Session, entry: ListedFolder, job: Mailbox
   const uidValidity = mailbox.uidValidity;
   // Multidrop mail is routed by its addresses, not its folder: moving it changes nothing there.
   const target = job.destination.kind === 'archive' ? { archive: job.destination.archive, folder: archiveFolderOf(entry, context) } : undefined;
-  const pass: FolderPass = { serverPath: entry.serverPath, scope, uidValidity, target, server: new Map(), vanished: [], unchanged: false };
+  const pass: FolderPass = { serverPath: entry.serverPath, scope, uidValidity, target, server: new ServerListing(), vanished: [], unchanged: false };
   // Nothing new since the last run, and no rule that looks at old messages: nothing to do. (Equal
   // counts and the highest UID known: any new message would have raised UIDNEXT past it.)
   if (!needsFullScan(context.profile)) {
@@ -159,10 +152,10 @@ async function archiveFolder(session: Session, entry: ListedFolder, job: Mailbox
   // dedup keeps the archive from listing anything twice.
   if (stale.length) await state.deleteItems(scope, stale);
 
-  const server = new Map<number, ServerMessage>();
+  const server = new ServerListing();
   if (mailbox.exists > 0) {
     for await (const message of session.client.fetch('1:*', { uid: true, flags: true, internalDate: true, size: true })) {
-      server.set(message.uid, serverMessageOf(message));
+      server.add(serverMessageOf(message));
     }
   }
   // Gone from the source (deleted, or moved to another folder): refile.ts decides which, and forgets them.
@@ -173,13 +166,12 @@ async function archiveFolder(session: Session, entry: ListedFolder, job: Mailbox
   }
 
   const filter = filterOf(context.profile);
-  const wanted: ServerMessage[] = [];
-  for (const message of server.values()) {
+  const wanted: number[] = [];
+  for (const message of server) {
     if (known.has(message.uid)) tally.unchanged += 1;
-    else if (passesFilter(message, filter, context.now)) wanted.push(message);
+    else if (passesFilter(message, filter, context.now)) wanted.push(message.uid);
     else tally.skipped += 1;
   }
-  wanted.sort((a, b) => a.uid - b.uid);
   // What this pass archives is recorded in the profile state, not kept in memory: re-filing and
   // deletion read it back. Deletion also needs the server's flags and dates.
   if (context.profile.delete !== 'never') pass.server = server;
@@ -188,7 +180,7 @@ async function archiveFolder(session: Session, entry: ListedFolder, job: Mailbox
   // so the workers never wait for a round trip to the server between batches.
   let storing: Promise<void> = Promise.resolve();
   try {
-    for (const batch of batches(wanted)) {
+    for (const batch of batches(wanted, server)) {
       throwIfStopped(context);
       const fetched = await fetchBatch(session.client, batch, batchContext);
       await storing;
@@ -212,7 +204,7 @@ interface FolderPass extends Omit<FolderOutcome, 'known'> {
   serverPath: string;
   uidValidity: number;
   /** What the server listed, kept only for deletion rules (empty when skipped as unchanged). */
-  server: Map<number, ServerMessage>;
+  server: ServerListing;
   /** Skipped: the same messages as after the last run. */
   unchanged: boolean;
 }
@@ -335,10 +327,12 @@ function serverMessageOf(message: FetchMessageObject): ServerMessage {
   };
 }
 
-function* batches(messages: readonly ServerMessage[]): Generator<ServerMessage[]> {
+/** The wanted messages in FETCH batches; only a batch's worth is unpacked from the listing at a time. */
+function* batches(uids: readonly number[], listing: ServerListing): Generator<ServerMessage[]> {
   let batch: ServerMessage[] = [];
   let bytes = 0;
-  for (const message of messages) {
+  for (const uid of uids) {
+    const message = listing.get(uid)!;
     if (batch.length && (batch.length >= BATCH_MESSAGES || bytes + message.size > BATCH_BYTES)) {
       yield batch;
       batch = [];
