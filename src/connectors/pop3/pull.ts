@@ -72,7 +72,7 @@ export async function pullPop3Mailbox(job: MailboxJob, context: PullContext): Pr
 
     const rule = deleteRuleOf(profile);
     if (rule.kind !== 'never') {
-      // Read back: what this run archived is recorded there, not kept in memory.
+      // What this run archived is in the profile state, not kept in memory: read back.
       const archived = await state.pop3Items(scope);
       const deleted: string[] = [];
       for (const entry of listing) {
