@@ -15,6 +15,8 @@ export interface IngestRequest {
   /** A date the source knows (mbox postmark, SMTP arrival); used when the message has none. */
   receivedAt?: Date;
   routing: Routing;
+  /** The caller will not read `raw` again: its memory may move to the worker (worker-pool.ts). */
+  handOver?: boolean;
 }
 
 export interface IngestOutcome extends CommitResult {
@@ -63,7 +65,7 @@ export class IngestPipeline {
         const listed = await this.writer.listedIn(sha, request.routing.targets);
         if (listed) return { sha, newContent: false, placements: listed, problems: [] };
       }
-      const content = await this.pool.prepare(request.raw);
+      const content = await this.pool.prepare(request.raw, [], request.handOver);
       await previous;
       const committed = this.commit(content, request);
       release();

@@ -25,7 +25,9 @@ type Reply = { id: number; result: never } | { id: number; error: string };
 // A worker handles one message at a time and keeps nothing between them, so its young generation
 // is capped well below V8's defaults (sized for long-lived application heaps) to bound RSS. 8 MB
 // costs no measurable CPU since the text extraction was reworked (100,000 messages: workers 53 vs
-// 56 CPU-s at 16 MB); smaller caps cost ~10% in scavenges before that rework.
+// 56 CPU-s at 16 MB); smaller caps cost ~10% in scavenges before that rework. A process started
+// with --max-semi-space-size (main.ts) takes that for its workers too. No old-generation cap: one
+// huge message needs ~5x its size in heap to parse, and a worker out of heap takes the process down.
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 8 };
 
 function createPrepareWorker(key: Buffer | null): Worker {
@@ -49,9 +51,15 @@ export class WorkerPool {
     for (let i = 0; i < size; i++) this.workers.push(this.spawn());
   }
 
-  /** `envelopeRecipients`: how the message was addressed in transit, for the index's Bcc field. */
-  prepare(raw: Buffer, envelopeRecipients: readonly string[] = []): Promise<PreparedContent> {
-    return this.request('prepare', raw, reviveContent, envelopeRecipients);
+  /**
+   * `envelopeRecipients`: how the message was addressed in transit, for the index's Bcc field.
+   * `handOver`: the caller will not read `raw` again, so memory it owns alone moves to the worker
+   * instead of being copied, and `raw` is left empty. Bytes that stay on this thread until the
+   * message is committed outlive young-generation collections, and V8 frees such buffers only in
+   * its rare full collections: handing them over keeps a pull's messages off this thread's heap.
+   */
+  prepare(raw: Buffer, envelopeRecipients: readonly string[] = [], handOver = false): Promise<PreparedContent> {
+    return this.request('prepare', raw, reviveContent, envelopeRecipients, handOver);
   }
 
   /** The search index payload of a message already stored. */
@@ -59,13 +67,15 @@ export class WorkerPool {
     return this.request('index', raw, revivePayload, envelopeRecipients);
   }
 
-  private request<T>(kind: 'prepare' | 'index', raw: Buffer, revive: (result: T) => T, envelopeRecipients: readonly string[] = []): Promise<T> {
+  private request<T>(kind: 'prepare' | 'index', raw: Buffer, revive: (result: T) => T, envelopeRecipients: readonly string[] = [], handOver = false): Promise<T> {
     if (this.closed) return Promise.reject(new CofferError(ErrorCodes.StoreUnavailable, 'ingest is shut down'));
     const target = this.workers.reduce((best, w) => (w.pending.size < best.pending.size ? w : best));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       target.pending.set(id, { resolve: resolve as (result: never) => void, reject, revive: revive as (result: never) => unknown });
-      target.worker.postMessage({ id, kind, raw, envelopeRecipients });
+      // A small Buffer is a view of Node's shared allocation pool, which must not move.
+      const ownsItsMemory = raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength;
+      target.worker.postMessage({ id, kind, raw, envelopeRecipients }, handOver && ownsItsMemory ? [raw.buffer as ArrayBuffer] : []);
     });
   }
 

@@ -71,7 +71,8 @@ export class ArchiveStore {
     const db: Database = new Level<Buffer, Buffer>(location, {
       keyEncoding: 'buffer',
       valueEncoding: 'buffer',
-      writeBufferSize: 4 * 1024 * 1024,
+      // The memtable: writes in memory until they go to a table file (twice this while one is written).
+      writeBufferSize: 2 * 1024 * 1024,
       // LevelDB maps table files for reading, and every page a compaction, an index merge or a
       // range delete has read stays resident until the file is closed. Small files in a small
       // table cache (LevelDB's minimum) bound that to 64 × 1 MB instead of growing with the store

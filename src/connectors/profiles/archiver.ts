@@ -45,7 +45,7 @@ export class SourceArchiver<Id extends ItemId> {
   private async archive(message: SourceMessage<Id>): Promise<void> {
     const { tally, now } = this.context;
     const { raw, origin, routing, receivedAt } = message;
-    const outcome = await this.context.ingest.ingest({ raw, origin, routing, ...(receivedAt === undefined ? {} : { receivedAt }) });
+    const outcome = await this.context.ingest.ingest({ raw, origin, routing, handOver: true, ...(receivedAt === undefined ? {} : { receivedAt }) });
     if (outcome.placements.length === 0) {
       tally.skipped += 1; // multidrop mail for no known address, with nowhere configured for it
       return;

@@ -25,6 +25,34 @@ test('messages are committed in submission order whatever the workers timing, an
   }
 });
 
+test('handed over, a message owning its memory moves to the worker; a view of the shared pool is copied, its neighbours untouched', async (t) => {
+  const store = await openStore({ dataDir: tempDir(t), encryptionKey: null });
+  const ingest = createIngestPipeline({ store, addressBook: new Map(), folders: { received: 'Inbox', sent: 'Sent' }, encryptionKey: null, workers: 1 });
+  const routing = { kind: 'explicit', targets: [{ archive: 'a', folder: ['Inbox'] }] } as const;
+  try {
+    const large = message({ messageId: 'large@x', body: 'y'.repeat(20_000) });
+    const expectedLarge = Buffer.from(large);
+    // Two small messages side by side in Node's allocation pool (Buffer.from of a short string).
+    const small = Buffer.from(message({ messageId: 'small@x', body: 'short' }).toString('latin1'), 'latin1');
+    const neighbour = Buffer.from(message({ messageId: 'neighbour@x', body: 'next door' }).toString('latin1'), 'latin1');
+    t.is(small.buffer, neighbour.buffer, 'both are views of one pool slab');
+    const expectedSmall = Buffer.from(small);
+    const expectedNeighbour = Buffer.from(neighbour);
+
+    const a = await ingest.ingest({ raw: large, origin: 'l', routing, handOver: true });
+    const b = await ingest.ingest({ raw: small, origin: 's', routing, handOver: true });
+
+    t.is(large.length, 0, 'the large message memory went to the worker');
+    t.deepEqual(await store.readRaw(a.sha), expectedLarge);
+    t.deepEqual(small, expectedSmall, 'a pool view is copied, not moved');
+    t.deepEqual(neighbour, expectedNeighbour);
+    t.deepEqual(await store.readRaw(b.sha), expectedSmall);
+  } finally {
+    await ingest.close();
+    await store.close();
+  }
+});
+
 test('mail from an archive own address is filed as sent, and INTERNALDATE follows the direction', async (t) => {
   const store = await openStore({ dataDir: tempDir(t), encryptionKey: null });
   const addressBook = new Map([['alice', new Set(['alice@example.com'])]]);
