@@ -73,7 +73,7 @@ export class WorkerPool {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       target.pending.set(id, { resolve: resolve as (result: never) => void, reject, revive: revive as (result: never) => unknown });
-      // A small Buffer is a view of Node's shared allocation pool, which must not move.
+      // A view of a larger block (a reader's chunk; small Buffers share Node's pool) must not move it.
       const ownsItsMemory = raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength;
       target.worker.postMessage({ id, kind, raw, envelopeRecipients }, handOver && ownsItsMemory ? [raw.buffer as ArrayBuffer] : []);
     });
