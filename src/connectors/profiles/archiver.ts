@@ -9,6 +9,7 @@ const RECORD_GROUP = 256;
 
 export interface SourceMessage<Id extends ItemId> {
   id: Id;
+  /** Handed over to ingest: may be left empty once add() is called (worker-pool.ts). */
   raw: Buffer;
   origin: string;
   routing: Routing;
