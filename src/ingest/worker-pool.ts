@@ -1,6 +1,6 @@
 // A fixed pool of worker threads running prepareContent (or, for messages already stored, only
-// the search index's part of it), one per core. Requests go to the worker
-// with the fewest in flight; a worker that dies fails its requests and is replaced.
+// the search index's part of it), one per core but one (defaultWorkerCount). Requests go to the
+// worker with the fewest in flight; a worker that dies fails its requests and is replaced.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { CofferError, ErrorCodes } from '../errors.js';
@@ -25,10 +25,21 @@ type Reply = { id: number; result: never } | { id: number; error: string };
 // A worker handles one message at a time and keeps nothing between them, so its young generation
 // is capped well below V8's defaults (sized for long-lived application heaps) to bound RSS. 8 MB
 // costs no measurable CPU since the text extraction was reworked (100,000 messages: workers 53 vs
-// 56 CPU-s at 16 MB); smaller caps cost ~10% in scavenges before that rework. A process started
-// with --max-semi-space-size (main.ts) takes that for its workers too. No old-generation cap: one
-// huge message needs ~5x its size in heap to parse, and a worker out of heap takes the process down.
+// 56 CPU-s at 16 MB); smaller caps cost ~10% in scavenges before that rework. V8's flags win over
+// these limits: a process started as main.ts starts it gives its workers its own 4 MB semi-spaces
+// and 1 GB heap limit. No lower old-generation cap: one huge message needs ~5x its size in heap to
+// parse, and a worker out of heap can take the process down (FATAL ERROR: Reached heap limit).
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 8 };
+
+/**
+ * One worker per core but one: the main thread is busy all through an ingest (the IMAP client or
+ * the file reader, LevelDB, inverting the index). On 2 cores a second worker only competed with it
+ * for the CPU: a 100,000-message pull ran as fast with one and peaked ~30 MiB lower (bench/README.md,
+ * archiving profiles).
+ */
+export function defaultWorkerCount(cores = availableParallelism()): number {
+  return Math.max(1, cores - 1);
+}
 
 function createPrepareWorker(key: Buffer | null): Worker {
   const options = { workerData: { key }, resourceLimits: WORKER_LIMITS };
@@ -46,7 +57,7 @@ export class WorkerPool {
 
   constructor(
     private readonly key: Buffer | null,
-    size = Math.max(1, availableParallelism()),
+    size = defaultWorkerCount(),
   ) {
     for (let i = 0; i < size; i++) this.workers.push(this.spawn());
   }

@@ -2,6 +2,7 @@
 // ordering, routing direction, dedupe and that everything committed reads back exactly.
 import test from 'ava';
 import { createIngestPipeline } from '../../../src/ingest/pipeline.js';
+import { defaultWorkerCount } from '../../../src/ingest/worker-pool.js';
 import { Directions } from '../../../src/store/records.js';
 import { openStore } from '../../../src/store/store.js';
 import { verifyStore } from '../../../src/store/verify.js';
@@ -111,4 +112,8 @@ test('a re-import mixing listed and new messages keeps the new ones in source or
     await ingest.close();
     await store.close();
   }
+});
+
+test('the pool leaves a core to the main thread, and always has one worker', (t) => {
+  t.deepEqual([1, 2, 3, 8].map((cores) => defaultWorkerCount(cores)), [1, 1, 2, 7]);
 });
