@@ -33,9 +33,10 @@ const WORKER_LIMITS = { maxYoungGenerationSizeMb: 8 };
 
 /**
  * One worker per core but one: the main thread is busy all through an ingest (the IMAP client or
- * the file reader, LevelDB, inverting the index). On 2 cores a second worker only competed with it
- * for the CPU: a 100,000-message pull ran as fast with one and peaked ~30 MiB lower (bench/README.md,
- * archiving profiles).
+ * the file reader, LevelDB, inverting the index). On 2 cores, with each thread collecting its own
+ * garbage (main.ts), a second worker only competed with it for the CPU: a 100,000-message pull ran
+ * as fast with one and peaked ~30 MiB lower; the 6-second corpus pull ran ~5% slower
+ * (bench/README.md, archiving profiles).
  */
 export function defaultWorkerCount(cores = availableParallelism()): number {
   return Math.max(1, cores - 1);
