@@ -8,6 +8,7 @@
 import { Bitset } from './bitset.js';
 import { ByteReader, ByteWriter } from './bytes.js';
 import { grownInt32, TermTable } from './term-table.js';
+import { TimeSlice } from './time-slice.js';
 
 /**
  * The postings of a run of new messages (a segment). Messages are kept as their workers encoded
@@ -39,11 +40,12 @@ export class SegmentBuilder {
   }
 
   /**
-   * Inverts the messages added: the segment's terms, sorted, and their posting lists. It yields to
-   * the event loop every few hundred messages, so that SMTP sessions are answered meanwhile.
+   * Inverts the messages added: the segment's terms, sorted, and their posting lists, in time
+   * slices (time-slice.ts).
    */
   async invert(): Promise<InvertedSegment> {
     const { payloads, docIds } = this;
+    const slice = new TimeSlice();
     // Pass 1: every occurrence of a term in a message, as four ints: term id, message index, field
     // mask, and where its positions start in the payload (-1: none, as for every IMAP-only term),
     // so that pass 3 goes back to a payload only for the positions it copies.
@@ -53,7 +55,7 @@ export class SegmentBuilder {
     let counts: Int32Array = new Int32Array(1 << 14);
     const reader = new ByteReader(Buffer.alloc(0));
     for (let docIndex = 0; docIndex < payloads.length; docIndex++) {
-      if (docIndex % YIELD_EVERY_DOCS === YIELD_EVERY_DOCS - 1) await new Promise((resolve) => setImmediate(resolve));
+      if (slice.due()) await slice.yield();
       const payload = payloads[docIndex]!;
       reader.reset(payload);
       for (let left = reader.varint(); left > 0; left--) {
@@ -78,8 +80,11 @@ export class SegmentBuilder {
     // rather than one scattered read each.
     const termCount = table.size;
     const terms: string[] = new Array<string>(termCount);
-    for (let id = 0; id < termCount; id++) terms[id] = table.term(id);
-    const sorted = await sortedTermIds(terms);
+    for (let id = 0; id < termCount; id++) {
+      terms[id] = table.term(id);
+      if (id % CHECK_EVERY === 0 && slice.due()) await slice.yield();
+    }
+    const sorted = await sortedBinary(terms, slice);
     const rank = new Int32Array(termCount);
     const starts = new Int32Array(termCount + 1);
     for (let r = 0; r < termCount; r++) {
@@ -93,6 +98,7 @@ export class SegmentBuilder {
     const positionsOf = new Int32Array(total);
     const fill = starts.slice(0, termCount);
     for (let at = 0; at < used; at += OCCURRENCE_INTS) {
+      if (at % (CHECK_EVERY * OCCURRENCE_INTS) === 0 && slice.due()) await slice.yield();
       const slot = fill[rank[occurrences[at]!]!]!++;
       docOf[slot] = occurrences[at + 1]!;
       maskOf[slot] = occurrences[at + 2]!;
@@ -146,27 +152,23 @@ export interface InvertedSegment {
   entries(): Generator<[string, Buffer]>;
 }
 
-const YIELD_EVERY_DOCS = 256;
 const OCCURRENCE_INTS = 4;
+/** Loops over many small items ask the clock only every this many. */
+const CHECK_EVERY = 1024;
 
 /**
- * Term ids in byte order of their terms (binary strings compare as bytes), which is how a segment
- * is stored: bucketed by first byte and each bucket sorted on its own, yielding between buckets,
- * so that a large segment's sort does not hold up the event loop in one piece.
+ * Indexes of `terms` in byte order of the terms (binary strings compare as bytes), which is how a
+ * segment is stored: bucketed by first byte and each bucket sorted on its own, so that a large
+ * segment's sort can give the event loop turns between buckets.
  */
-async function sortedTermIds(terms: readonly string[]): Promise<number[]> {
+export async function sortedBinary(terms: readonly string[], slice: TimeSlice): Promise<number[]> {
   const buckets: number[][] = Array.from({ length: 256 }, () => []);
   terms.forEach((term, id) => buckets[term.charCodeAt(0) & 0xff]!.push(id));
   const sorted: number[] = [];
-  let sinceYield = 0;
   for (const bucket of buckets) {
     bucket.sort((a, b) => (terms[a]! < terms[b]! ? -1 : 1));
     for (const id of bucket) sorted.push(id);
-    sinceYield += bucket.length;
-    if (sinceYield >= 16_384) {
-      sinceYield = 0;
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    if (slice.due()) await slice.yield();
   }
   return sorted;
 }

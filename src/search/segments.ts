@@ -10,8 +10,9 @@
 // Keys hold numbers only and values are sealed (encrypted when the store is): no word is readable.
 import { prefixRange, u32 } from '../store/layout.js';
 import type { IndexBatchOp, SearchAccess, StoreSnapshot } from '../store/store.js';
-import { concatPostings, positionsStart } from './postings.js';
+import { concatPostings, positionsStart, sortedBinary } from './postings.js';
 import { ByteReader, ByteWriter } from './bytes.js';
+import { TimeSlice } from './time-slice.js';
 import { BLOCK_TARGET_BYTES, BlockDirectory, BlockWriter, findInBlock, prefixEnd, reversedBinary, scanBlock } from './term-blocks.js';
 
 export interface SegmentInfo {
@@ -69,14 +70,15 @@ export class SegmentStore {
    * large the segment); it becomes visible only when the caller records it in the index meta.
    */
   async write(segment: number, entries: Iterable<Entry>): Promise<void> {
+    const slice = new TimeSlice();
     const reversed = new ReversedEntries();
-    await this.writeBlocks('p', segment, (function* () {
+    await this.writeBlocks('p', segment, slice, (function* () {
       for (const entry of entries) {
         reversed.add(entry[0], entry[1]);
         yield entry;
       }
     })());
-    await this.writeBlocks('r', segment, reversed.sorted());
+    await this.writeBlocks('r', segment, slice, await reversed.sorted(slice));
   }
 
   async delete(segments: readonly number[]): Promise<void> {
@@ -250,6 +252,7 @@ export class SegmentStore {
     const open = (key: Buffer, sealed: Buffer): Buffer => this.access.sealer.open(sealed, key);
     const cursors = run.map((segment) => new BlockCursor(space.iterator({ ...segmentRange(segment.id), snapshot }), open));
     const out = this.blockSink(kind, into);
+    const slice = new TimeSlice();
     try {
       await Promise.all(cursors.map((cursor) => cursor.fill()));
       for (;;) {
@@ -274,6 +277,7 @@ export class SegmentStore {
           await Promise.all(drained.map((cursor) => cursor.fill()));
         }
         if (out.full()) await out.flush();
+        else if (slice.due()) await slice.yield();
       }
       await out.end();
       return true;
@@ -282,11 +286,12 @@ export class SegmentStore {
     }
   }
 
-  private async writeBlocks(kind: Kind, segment: number, entries: Iterable<Entry>): Promise<void> {
+  private async writeBlocks(kind: Kind, segment: number, slice: TimeSlice, entries: Iterable<Entry>): Promise<void> {
     const out = this.blockSink(kind, segment);
     for (const [term, value] of entries) {
       out.writer.add(term, value);
       if (out.full()) await out.flush();
+      else if (slice.due()) await slice.yield();
     }
     await out.end();
   }
@@ -383,11 +388,14 @@ class ReversedEntries {
     this.ends.push(this.bytes.length);
   }
 
-  *sorted(): Generator<Entry> {
+  /** The entries in byte order of the reversed terms; the sort gives the event loop turns. */
+  async sorted(slice: TimeSlice): Promise<Iterable<Entry>> {
     const { terms, ends } = this;
     const bytes = this.bytes.view();
-    const order = terms.map((_, i) => i).sort((a, b) => (terms[a]! < terms[b]! ? -1 : 1));
-    for (const i of order) yield [terms[i]!, bytes.subarray(i === 0 ? 0 : ends[i - 1]!, ends[i]!)];
+    const order = await sortedBinary(terms, slice);
+    return (function* () {
+      for (const i of order) yield [terms[i]!, bytes.subarray(i === 0 ? 0 : ends[i - 1]!, ends[i]!)] as Entry;
+    })();
   }
 }
 

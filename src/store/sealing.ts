@@ -41,7 +41,7 @@ export function createSealer(key: Buffer | null, quality = 5): Sealer {
       let payload = plain;
       if (plain.length > 64 && options.compress !== false) {
         const compressed = brotliCompressSync(plain, {
-          params: { [constants.BROTLI_PARAM_QUALITY]: quality, [constants.BROTLI_PARAM_LGWIN]: 18, [constants.BROTLI_PARAM_SIZE_HINT]: plain.length },
+          params: { [constants.BROTLI_PARAM_QUALITY]: quality, [constants.BROTLI_PARAM_LGWIN]: windowBits(plain.length), [constants.BROTLI_PARAM_SIZE_HINT]: plain.length },
         });
         if (compressed.length < plain.length) {
           payload = compressed;
@@ -70,6 +70,15 @@ export function createSealer(key: Buffer | null, quality = 5): Sealer {
       }
     },
   };
+}
+
+/**
+ * Brotli's window: no larger than the value needs, up to 256 KiB. At 64 KiB or less Brotli switches
+ * to the hasher it has for small windows, 8% faster on the corpus at the same ratio (bench/README.md).
+ * The decoder reads the window from the stream, so values written with any window open alike.
+ */
+function windowBits(length: number): number {
+  return length <= 1 << 16 ? 16 : 18;
 }
 
 /** Checks (or decrypts and authenticates) a sealed value: its payload, still compressed if it was. */

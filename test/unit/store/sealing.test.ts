@@ -13,6 +13,19 @@ test('plain sealing compresses and round-trips', (t) => {
   t.deepEqual(sealer.open(sealed, aad), text);
 });
 
+test('values on either side of the window size change compress and round-trip, repeats far apart included', (t) => {
+  const sealer = createSealer(null);
+  // A repeat 100 KiB back is out of a 64 KiB window but inside a 256 KiB one.
+  const far = randomBytes(100 * 1024);
+  const repeated = Buffer.concat([far, far]);
+  const justOver = Buffer.concat(Array<Buffer>(Math.ceil(65537 / text.length)).fill(text));
+  for (const value of [justOver.subarray(0, 65536), justOver, repeated]) {
+    const sealed = sealer.seal(value, aad);
+    t.deepEqual(sealer.open(sealed, aad), value);
+  }
+  t.true(sealer.seal(repeated, aad).length < repeated.length * 0.6, 'a large value is compressed with a window that reaches its repeat');
+});
+
 test('incompressible and tiny values are stored as they are and round-trip', (t) => {
   const sealer = createSealer(null);
   for (const value of [randomBytes(5000), Buffer.from('x'), Buffer.alloc(0)]) t.deepEqual(sealer.open(sealer.seal(value, aad), aad), value);
