@@ -11,6 +11,7 @@ interface Pending {
   resolve: (result: never) => void;
   reject: (err: unknown) => void;
   revive: (result: never) => unknown;
+  bytes: number;
 }
 
 interface PoolWorker {
@@ -27,9 +28,9 @@ type Reply = { id: number; result: never } | { id: number; error: string };
 // costs no measurable CPU since the text extraction was reworked (100,000 messages: workers 53 vs
 // 56 CPU-s at 16 MB); smaller caps cost ~10% in scavenges before that rework. V8's flags win over
 // these limits: a process started as main.ts starts it gives its workers its own 4 MB semi-spaces
-// and 1 GB heap limit. No lower old-generation cap: one huge message needs ~5x its size in heap to
-// parse, and a worker out of heap can take the process down (FATAL ERROR: Reached heap limit).
-const WORKER_LIMITS = { maxYoungGenerationSizeMb: 8 };
+// and 1 GB heap limit. No lower old-generation cap: parsing a message takes ~10x its size in heap
+// (~60 bytes a line). A worker out of heap is terminated, not the process: outOfMemoryError.
+const WORKER_YOUNG_GENERATION_MB = 8;
 
 /**
  * One worker per core but one: the main thread is busy all through an ingest (the IMAP client or
@@ -42,8 +43,9 @@ export function defaultWorkerCount(cores = availableParallelism()): number {
   return Math.max(1, cores - 1);
 }
 
-function createPrepareWorker(key: Buffer | null): Worker {
-  const options = { workerData: { key }, resourceLimits: WORKER_LIMITS };
+function createPrepareWorker(key: Buffer | null, heapLimitMb: number | undefined): Worker {
+  const resourceLimits = { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB, ...(heapLimitMb === undefined ? {} : { maxOldGenerationSizeMb: heapLimitMb }) };
+  const options = { workerData: { key }, resourceLimits };
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./prepare-worker.js', import.meta.url), options);
   const tsxApi = import.meta.resolve('tsx/esm/api');
   const entry = new URL('./prepare-worker.ts', import.meta.url).href;
@@ -56,9 +58,11 @@ export class WorkerPool {
   private nextId = 1;
   private closed = false;
 
+  /** `heapLimitMb`: each worker's old-generation cap where the process sets none of its own. */
   constructor(
     private readonly key: Buffer | null,
     size = defaultWorkerCount(),
+    private readonly heapLimitMb?: number,
   ) {
     for (let i = 0; i < size; i++) this.workers.push(this.spawn());
   }
@@ -84,7 +88,7 @@ export class WorkerPool {
     const target = this.workers.reduce((best, w) => (w.pending.size < best.pending.size ? w : best));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
-      target.pending.set(id, { resolve: resolve as (result: never) => void, reject, revive: revive as (result: never) => unknown });
+      target.pending.set(id, { resolve: resolve as (result: never) => void, reject, revive: revive as (result: never) => unknown, bytes: raw.length });
       // A view of a larger block (a reader's chunk; small Buffers share Node's pool) must not move it.
       const ownsItsMemory = raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength;
       target.worker.postMessage({ id, kind, raw, envelopeRecipients }, handOver && ownsItsMemory ? [raw.buffer as ArrayBuffer] : []);
@@ -97,7 +101,7 @@ export class WorkerPool {
   }
 
   private spawn(): PoolWorker {
-    const worker = createPrepareWorker(this.key);
+    const worker = createPrepareWorker(this.key, this.heapLimitMb);
     const entry: PoolWorker = { worker, pending: new Map() };
     worker.on('message', (reply: Reply) => {
       const pending = entry.pending.get(reply.id);
@@ -107,7 +111,13 @@ export class WorkerPool {
       else pending.resolve(pending.revive(reply.result) as never);
     });
     const fail = (err: unknown): void => {
-      for (const pending of entry.pending.values()) pending.reject(err);
+      const outOfMemory = (err as { code?: unknown } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
+      // A worker takes its requests in order: the first pending is the one it was preparing.
+      let first = true;
+      for (const pending of entry.pending.values()) {
+        pending.reject(outOfMemory ? outOfMemoryError(pending.bytes, first, err) : err);
+        first = false;
+      }
       entry.pending.clear();
       if (this.closed) return;
       const index = this.workers.indexOf(entry);
@@ -119,6 +129,18 @@ export class WorkerPool {
     });
     return entry;
   }
+}
+
+/**
+ * A message whose parse exhausted the worker's heap (imap-core's parser holds every line as a
+ * string: ~60 bytes a line, so 25 MB of empty lines is enough) is refused for good; the ones queued
+ * behind it went down with the worker and may be offered again.
+ */
+function outOfMemoryError(bytes: number, culprit: boolean, cause: unknown): CofferError {
+  if (culprit) {
+    return new CofferError(ErrorCodes.SourceUnreadable, `message of ${(bytes / 1e6).toFixed(1)} MB needs more memory to parse than an ingest worker has`, { cause });
+  }
+  return new CofferError(ErrorCodes.StoreUnavailable, 'not prepared: the ingest worker ran out of memory on an earlier message', { cause, temporary: true });
 }
 
 // Structured clone turns Buffers into plain Uint8Arrays.
