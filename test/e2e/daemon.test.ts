@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import test from 'ava';
 import { cleanMessage, finished, freePort, runCoffer, sha256, spawnCoffer, tempDir, writeFiles, type ImportSummary, type StatsReport } from './helpers.js';
 
-async function waitForSocket(path: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+async function waitForSocket(path: string, intervalMs = 50): Promise<void> {
+  for (let i = 0; i < 10_000 / intervalMs; i++) {
     if (await stat(path).then((s) => s.isSocket(), () => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
   throw new Error(`no control socket at ${path}`);
 }
@@ -68,6 +68,24 @@ test('CLI commands run through the daemon; reload refuses a broken file; SIGTERM
   const offline = await runCoffer(['stats', '--json'], { config: join(dir, 'good.yaml') });
   t.is(offline.code, 0);
   t.is((JSON.parse(offline.stdout.toString()) as StatsReport).messages, 3);
+});
+
+test('SIGTERM while the daemon is still starting its components stops it cleanly once started', async (t) => {
+  const dir = await tempDir(t, 'coffer-daemon-early-');
+  const dataDir = join(dir, 'data');
+  const config = join(dir, 'coffer.yaml');
+  const port = await freePort();
+  // The control socket comes first; SMTP and IMAP (with its certificate) start after it.
+  await writeFile(config, `dataDir: ${JSON.stringify(dataDir)}\narchives:\n  - name: alice\n    address: alice@example.com\nimap: { starttls: "127.0.0.1:${await freePort()}", tls: "127.0.0.1:${await freePort()}" }\nsmtp:\n  listen: ["127.0.0.1:${port}"]\n`);
+  const daemon = spawnCoffer(['serve'], { config });
+  const exited = finished(daemon);
+  await waitForSocket(join(dataDir, 'control.sock'), 2);
+  daemon.kill('SIGTERM');
+  const result = await exited;
+  t.is(result.code, 0, `signal ${String(result.signal)}: ${result.stderr}`);
+  const logs = result.stdout.toString();
+  t.regex(logs, /"msg":"stopping"/);
+  t.regex(logs, /"msg":"stopped"/);
 });
 
 test('a bad configuration at start exits with code 2', async (t) => {
