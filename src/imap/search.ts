@@ -16,7 +16,8 @@ import type { Query, SearchField } from '../search/query.js';
 import { headerField, IMAP_PARTIAL_TERM, IMAP_TERM_MAX, IMAP_VALUE_FIELDS, IMAP_WORD_MAX, imapWords, rebuildMessage } from '../search/imap-text.js';
 import type { ArchiveStore } from '../store/store.js';
 import type { EntryRecord } from '../store/records.js';
-import { parseMimeTree, type MimeNode } from '../vendor/imap-core.js';
+import type { MimeNode } from '../vendor/imap-core.js';
+import { parseWithinBudget } from './parse-budget.js';
 import { ARCHIVE_FLAGS } from './flags.js';
 
 export interface MailboxSearchContext {
@@ -550,14 +551,16 @@ async function checkMessages(context: MailboxSearchContext, root: Node, uids: re
       const raw = raws[i];
       // A UID the folder does not hold (the session's view is older): nothing to match.
       if (!entry || !raw) return;
-      let tree: MimeNode;
+      let tree: MimeNode | undefined;
       try {
-        tree = parseMimeTree(raw);
+        tree = parseWithinBudget(raw);
       } catch {
         // The matcher could not be given this message at all (imap-core's parser never throws in practice).
         return;
       }
-      if (matches(root, new MessageView(uid, raw, tree, entry.internalDate))) found.push(uid);
+      // Too costly to take apart here (parse-budget.ts): the index found it, and an archive search
+      // had better show a message too many than hide one.
+      if (!tree || matches(root, new MessageView(uid, raw, tree, entry.internalDate))) found.push(uid);
     });
   }
   return found;

@@ -3,14 +3,16 @@
 // ENVELOPE/BODYSTRUCTURE text from the metadata cache. BODY[] and RFC822 are the archived bytes
 // exactly as received; other sections are cut from them by imap-core. The next batch is read from
 // the store while this one is written, and each write waits until the connection has taken the
-// previous one (backpressure).
+// previous one (backpressure). A message too costly to take apart (parse-budget.ts) gets no
+// response to a FETCH of its sections, and the FETCH ends NO [LIMIT].
 import type { EntryRecord, MessageMeta } from '../../store/records.js';
 import type { ArchiveStore } from '../../store/store.js';
-import { compileResponse, compileResponseStream, type FetchOptions, type FetchQueryItem, type ImapSession } from '../../vendor/imap-core.js';
+import { compileResponse, compileResponseStream, type FetchOptions, type FetchQueryItem, type ImapSession, type MimeNode } from '../../vendor/imap-core.js';
 import { listItems } from '../compile-structure.js';
 import type { ImapContext } from '../context.js';
 import { ARCHIVE_FLAGS } from '../flags.js';
 import type { CompiledMetadata, MetadataCache } from '../metadata-cache.js';
+import { parseWithinBudget } from '../parse-budget.js';
 import { answerPartialWithOrigin, DirectResponseWriter, isDirectQuery, isWholeMessage, wholeMessageBytes } from '../direct-response.js';
 
 /** Listings read per store round trip: metadata is small, whole messages are not. */
@@ -19,6 +21,8 @@ const CONTENT_BATCH = 32;
 const FLUSH_BYTES = 256 * 1024;
 /** The items answered from a message's stored metadata rather than its listing or its bytes. */
 const STORED_METADATA_ITEMS = new Set(['rfc822.size', 'envelope', 'bodystructure']);
+/** Items imap-core answers without taking the message apart (RFC822.SIZE: given the stored size). */
+const WITHOUT_TREE_ITEMS = new Set(['uid', 'modseq', 'flags', 'internaldate', 'rfc822.size']);
 const STRUCTURE_ITEMS = [{ item: 'envelope' }, { item: 'bodystructure' }] as unknown as FetchQueryItem[];
 
 interface LoadedMessage {
@@ -31,7 +35,7 @@ interface LoadedMessage {
 }
 
 export function createOnFetch(context: ImapContext) {
-  return async (mailbox: number, options: FetchOptions, session: ImapSession): Promise<true> => {
+  return async (mailbox: number, options: FetchOptions, session: ImapSession): Promise<true | 'LIMIT'> => {
     const selected = context.sessions.of(session).selected;
     // The empty INBOX of an archive without mail, or a mailbox that is no longer selected.
     if (!selected || selected.folderId !== mailbox) return true;
@@ -40,6 +44,8 @@ export function createOnFetch(context: ImapContext) {
     const anyStructure = structure.includes(true);
     const needsContent = !options.metadataOnly;
     const others = options.query.filter((_, i) => !whole[i] && !structure[i]);
+    const needsTree = others.some((item) => !WITHOUT_TREE_ITEMS.has(item.item));
+    let overBudget = false;
     const retrieves = options.query.some((item) => item.isLiteral === true);
     const who = context.sessions.identity(session);
     const utf8 = session.isUTF8Enabled();
@@ -80,6 +86,14 @@ export function createOnFetch(context: ImapContext) {
           if (retrieves) context.audit.messageRetrieved(who, { archive: selected.archive, folder: selected.folder }, message.uid);
           continue;
         }
+        let mimeTree: MimeNode | undefined;
+        if (needsTree && message.raw) {
+          mimeTree = parseWithinBudget(message.raw);
+          if (!mimeTree) {
+            overBudget = true;
+            continue;
+          }
+        }
         const compiled = anyStructure ? compiledMetadata(session, message, cache, utf8) : null;
         const imapMessage = {
           uid: message.uid,
@@ -88,6 +102,7 @@ export function createOnFetch(context: ImapContext) {
           idate: new Date(message.entry.internalDate),
           size: message.compiled?.size ?? message.meta?.size,
           ...(message.raw ? { raw: message.raw } : {}),
+          ...(mimeTree ? { mimeTree } : {}),
         };
         const computed = others.length ? session.getQueryResponse(others, imapMessage, { acceptUTF8Enabled: utf8 }) : [];
         let other = 0;
@@ -108,7 +123,7 @@ export function createOnFetch(context: ImapContext) {
       }
       await output.flush();
     }
-    return true;
+    return overBudget ? 'LIMIT' : true;
   };
 }
 

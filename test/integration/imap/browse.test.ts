@@ -140,3 +140,37 @@ test('a large message is served whole, byte for byte', async (t) => {
   t.true(response.subarray(head.length, head.length + raw.length).equals(raw));
   t.is(response.subarray(head.length + raw.length).toString('latin1'), ' UID 1)\r\n');
 });
+
+test('a message too costly to take apart on the server: its sections are refused with NO [LIMIT], its bytes still served, SEARCH keeps it', async (t) => {
+  const h = await startImap(t);
+  await h.put('bob', ['Inbox'], message({ messageId: 'small@x', body: 'an ordinary message' }));
+  // 2 million empty lines (4 MB): imap-core's parser would hold ~280 MB of line strings for it,
+  // and a few such messages could exhaust the daemon's heap (parse-budget.ts).
+  const raw = Buffer.from(`From: a@example.com\r\nTo: bob@example.com\r\nSubject: lines\r\n\r\n${'\r\n'.repeat(2_000_000)}`);
+  await h.put('bob', ['Inbox'], raw);
+  const client = await ImapTestClient.connect(h.tlsPort, { tls: true, timeoutMs: 60_000 });
+  t.teardown(() => client.close());
+  t.is((await client.login('bob', PASSWORD)).status, 'OK');
+  t.is((await client.command('EXAMINE INBOX')).status, 'OK');
+
+  const sections = await client.command('FETCH 1:2 (BODY.PEEK[1])');
+  t.is(sections.status, 'NO');
+  t.is(sections.code, 'LIMIT');
+  t.true(sections.untagged.some((line) => line.startsWith('* 1 FETCH (BODY[1] ')), 'the ordinary message is answered');
+  t.false(sections.untagged.some((line) => line.startsWith('* 2 FETCH')), 'the costly one is not');
+
+  const whole = await client.command('UID FETCH 2 (BODY.PEEK[])');
+  t.is(whole.status, 'OK');
+  const head = Buffer.from(`* 2 FETCH (BODY[] {${raw.length}}\r\n`);
+  const response = Buffer.concat(whole.raw.slice(0, -1));
+  t.is(response.subarray(0, head.length).toString('latin1'), head.toString('latin1'));
+  t.true(response.subarray(head.length, head.length + raw.length).equals(raw));
+  t.is((await client.command('FETCH 2 (BODYSTRUCTURE ENVELOPE)')).status, 'OK');
+
+  // Its body is too long to index in full, so every BODY search must check it, and cannot here:
+  // it is kept as a match rather than hidden; the ordinary message is checked and left out.
+  const search = await client.command('SEARCH BODY zzz');
+  t.is(search.status, 'OK');
+  t.deepEqual(search.untagged, ['* SEARCH 2']);
+  t.is((await client.command('NOOP')).status, 'OK');
+});
