@@ -19,7 +19,7 @@ const MAX_PARSE_HEAP = 512 * 1024 * 1024;
 const COUNT_LINES_FROM = 256 * 1024;
 
 /** An upper bound of the heap imap-core's parser takes for `raw` (CR and LF each count as a line). */
-export function parseHeapEstimate(raw: Buffer): number {
+function parseHeapEstimate(raw: Buffer): number {
   const lines = raw.length < COUNT_LINES_FROM ? raw.length : occurrences(raw, 0x0a) + occurrences(raw, 0x0d);
   return lines * HEAP_PER_LINE + raw.length * HEAP_PER_BYTE;
 }
