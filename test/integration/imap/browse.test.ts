@@ -1,9 +1,27 @@
 // Browsing an archive with ImapFlow over real TLS: the mailbox tree, SELECT/EXAMINE read-only,
 // STATUS, and FETCH of every data item, with bytes compared to what was archived.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { message } from '../../unit/helpers.js';
-import { ImapTestClient } from '../../e2e/helpers.js';
-import { PASSWORD, startImap } from './harness.js';
+import { ImapTestClient, type ImapReply } from '../../e2e/helpers.js';
+import { PASSWORD, startImap, type ImapHarness } from './harness.js';
+
+/** A raw client over implicit TLS, logged in as bob, with INBOX examined. */
+async function examineAsBob(t: ExecutionContext, h: ImapHarness, timeoutMs?: number): Promise<ImapTestClient> {
+  const client = await ImapTestClient.connect(h.tlsPort, { tls: true, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
+  t.teardown(() => client.close());
+  t.is((await client.login('bob', PASSWORD)).status, 'OK');
+  t.is((await client.command('EXAMINE INBOX')).status, 'OK');
+  return client;
+}
+
+/** The FETCH response holds BODY[] as one literal of exactly `raw`; what follows the literal. */
+function checkWholeMessage(t: ExecutionContext, reply: ImapReply, sequence: number, raw: Buffer): Buffer {
+  const response = Buffer.concat(reply.raw.slice(0, -1));
+  const head = Buffer.from(`* ${sequence} FETCH (BODY[] {${raw.length}}\r\n`);
+  t.is(response.subarray(0, head.length).toString('latin1'), head.toString('latin1'));
+  t.true(response.subarray(head.length, head.length + raw.length).equals(raw));
+  return response.subarray(head.length + raw.length);
+}
 
 test('the own archive is at the top with INBOX, other readable archives under Other Archives', async (t) => {
   const h = await startImap(t);
@@ -99,10 +117,7 @@ test('body sections, RFC822.* and partial fetches are the exact slices of the ar
   t.is(message.headers?.toString(), 'Subject: sections\r\nX-Extra: yes\r\n\r\n');
 
   // What ImapFlow cannot ask for, asked on a raw connection; each literal must be exactly its slice.
-  const client = await ImapTestClient.connect(h.tlsPort, { tls: true });
-  t.teardown(() => client.close());
-  t.is((await client.login('bob', PASSWORD)).status, 'OK');
-  t.is((await client.command('EXAMINE INBOX')).status, 'OK');
+  const client = await examineAsBob(t, h);
   const expectLiteral = async (item: string, answer: string, expected: Buffer): Promise<void> => {
     const reply = await client.command(`FETCH 1 (${item})`);
     const response = Buffer.concat(reply.raw.slice(0, -1));
@@ -128,17 +143,10 @@ test('a large message is served whole, byte for byte', async (t) => {
   const raw = Buffer.from(`From: a@example.com\r\nTo: bob@example.com\r\nSubject: big\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n${lines.join('\r\n')}\r\n`);
   await h.put('bob', ['Inbox'], raw);
   // A raw client: ImapFlow takes tens of seconds to assemble a literal this large.
-  const client = await ImapTestClient.connect(h.tlsPort, { tls: true, timeoutMs: 60_000 });
-  t.teardown(() => client.close());
-  t.is((await client.login('bob', PASSWORD)).status, 'OK');
-  t.is((await client.command('EXAMINE INBOX')).status, 'OK');
+  const client = await examineAsBob(t, h, 60_000);
   const reply = await client.command('UID FETCH 1 (BODY.PEEK[])');
   t.is(reply.status, 'OK');
-  const response = Buffer.concat(reply.raw.slice(0, -1));
-  const head = Buffer.from(`* 1 FETCH (BODY[] {${raw.length}}\r\n`);
-  t.is(response.subarray(0, head.length).toString('latin1'), head.toString('latin1'));
-  t.true(response.subarray(head.length, head.length + raw.length).equals(raw));
-  t.is(response.subarray(head.length + raw.length).toString('latin1'), ' UID 1)\r\n');
+  t.is(checkWholeMessage(t, reply, 1, raw).toString('latin1'), ' UID 1)\r\n');
 });
 
 test('a message too costly to take apart on the server: its sections are refused with NO [LIMIT], its bytes still served, SEARCH keeps it', async (t) => {
@@ -148,10 +156,7 @@ test('a message too costly to take apart on the server: its sections are refused
   // and a few such messages could exhaust the daemon's heap (parse-budget.ts).
   const raw = Buffer.from(`From: a@example.com\r\nTo: bob@example.com\r\nSubject: lines\r\n\r\n${'\r\n'.repeat(2_000_000)}`);
   await h.put('bob', ['Inbox'], raw);
-  const client = await ImapTestClient.connect(h.tlsPort, { tls: true, timeoutMs: 60_000 });
-  t.teardown(() => client.close());
-  t.is((await client.login('bob', PASSWORD)).status, 'OK');
-  t.is((await client.command('EXAMINE INBOX')).status, 'OK');
+  const client = await examineAsBob(t, h, 60_000);
 
   const sections = await client.command('FETCH 1:2 (BODY.PEEK[1])');
   t.is(sections.status, 'NO');
@@ -161,10 +166,7 @@ test('a message too costly to take apart on the server: its sections are refused
 
   const whole = await client.command('UID FETCH 2 (BODY.PEEK[])');
   t.is(whole.status, 'OK');
-  const head = Buffer.from(`* 2 FETCH (BODY[] {${raw.length}}\r\n`);
-  const response = Buffer.concat(whole.raw.slice(0, -1));
-  t.is(response.subarray(0, head.length).toString('latin1'), head.toString('latin1'));
-  t.true(response.subarray(head.length, head.length + raw.length).equals(raw));
+  checkWholeMessage(t, whole, 2, raw);
   t.is((await client.command('FETCH 2 (BODYSTRUCTURE ENVELOPE)')).status, 'OK');
 
   // Its body is too long to index in full, so every BODY search must check it, and cannot here:
