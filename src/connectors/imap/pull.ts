@@ -156,6 +156,7 @@ async function archiveFolder(session: Session, entry: ListedFolder, job: Mailbox
   const server = new ServerListing();
   if (mailbox.exists > 0) {
     for await (const message of session.client.fetch('1:*', { uid: true, flags: true, internalDate: true, size: true })) {
+      if (!isAnswer(message, 'size')) continue;
       server.add(serverMessageOf(message));
     }
   }
@@ -247,12 +248,8 @@ async function fetchBatch(client: ImapFlow, batch: ServerMessage[], batchContext
   try {
     for await (const fetched of client.fetch(uidSet(batch.map((m) => m.uid)), { uid: true, source: true }, { uid: true })) {
       const message = byUid.get(fetched.uid);
-      if (message === undefined || received.has(fetched.uid)) continue;
+      if (message === undefined || !isAnswer(fetched, 'source') || received.has(fetched.uid)) continue;
       received.add(fetched.uid);
-      if (!fetched.source) {
-        notArchived.set(message.uid, 'the server returned no content');
-        continue;
-      }
       await archiver.add(
         { id: { uidValidity, uid: message.uid }, raw: fetched.source, origin: origin(message.uid), routing, date: message.date.getTime(), receivedAt: message.date },
         (reason) => notArchived.set(message.uid, reason),
@@ -314,6 +311,17 @@ async function deleteDue(session: Session, pass: FolderPass, known: ReadonlyMap<
     await context.state.deleteItems(pass.scope, chunk.map((uid) => ({ uidValidity: pass.uidValidity, uid })));
     context.tally.deleted += chunk.length;
   }
+}
+
+/**
+ * imapflow hands a FETCH command every untagged FETCH that arrives while it runs, including the
+ * server's unsolicited flag updates (RFC 3501 section 7.4.2: another session changed a message's
+ * flags; during a UID command they carry the UID). Such a row lacks the items asked for: taken for
+ * the answer, it listed the message without date or size (so an age filter skipped it), or had it
+ * reported as delivered without content while the real answer after it was ignored.
+ */
+function isAnswer<Item extends 'size' | 'source'>(row: FetchMessageObject, asked: Item): row is FetchMessageObject & Required<Pick<FetchMessageObject, Item>> {
+  return row[asked] !== undefined;
 }
 
 function serverMessageOf(message: FetchMessageObject): ServerMessage {

@@ -1,7 +1,8 @@
 // A TCP proxy on 127.0.0.1 that can cut a connection after an exact number of server→client bytes,
 // to test what a client does when the server drops the connection mid-response (mid-FETCH,
-// mid-RETR). It forwards bytes untouched, so use it in front of plain (non-TLS) ports: cutting a
-// TLS stream tests the TLS layer rather than the protocol client.
+// mid-RETR), and can slip extra server lines in ahead of a client command (unsolicited IMAP
+// responses). It forwards bytes untouched otherwise, so use it in front of plain (non-TLS) ports:
+// cutting a TLS stream tests the TLS layer rather than the protocol client.
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 
@@ -17,6 +18,13 @@ export interface DropProxy {
    * destroyed (the client sees the connection end; the server sees it end too).
    */
   cutAfter(bytesFromServer: number): void;
+  /**
+   * From now on, whenever a client→server chunk matches `command`, `lines(chunk)` is written to
+   * the client before the chunk goes on to the server. A client that waits for each command's
+   * completion (no pipelining) has the server's output at a response boundary then, so the lines
+   * reach it as if the server had sent them at the start of the command's answer.
+   */
+  injectBefore(command: RegExp, lines: (chunk: string) => string): void;
   close(): Promise<void>;
 }
 
@@ -34,6 +42,7 @@ export async function startDropProxy(target: { host?: string; port: number }): P
   let current: Pair | undefined;
   let armed: number | undefined;
   let accepted = 0;
+  const injections: { command: RegExp; lines: (chunk: string) => string }[] = [];
 
   function cut(pair: Pair): void {
     pair.cut = true;
@@ -67,6 +76,8 @@ export async function startDropProxy(target: { host?: string; port: number }): P
     client.on('drain', () => server.resume());
     client.on('data', (chunk: Buffer) => {
       if (pair.cut) return;
+      const text = chunk.toString('latin1');
+      for (const injection of injections) if (injection.command.test(text)) client.write(injection.lines(text));
       if (!server.write(chunk)) client.pause();
     });
     server.on('drain', () => client.resume());
@@ -99,6 +110,9 @@ export async function startDropProxy(target: { host?: string; port: number }): P
       } else {
         armed = bytesFromServer;
       }
+    },
+    injectBefore(command, lines) {
+      injections.push({ command, lines });
     },
     async close() {
       for (const pair of pairs) cut(pair);

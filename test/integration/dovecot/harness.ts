@@ -520,17 +520,32 @@ function createHandle(c: {
         const client = await clientFor(user);
         const { exists } = await select(client, folder);
         if (exists === 0) return [];
-        const fetched = await client.fetchAll('1:*', { uid: true, flags: true, internalDate: true, source: true });
-        const result = fetched.map((message) => {
-          const internalDate = message.internalDate;
-          return {
-            uid: message.uid,
-            flags: [...(message.flags ?? [])].filter((flag) => flag !== '\\Recent').sort(),
-            raw: message.source ?? Buffer.alloc(0),
+        // imapflow hands over every untagged FETCH that arrives during the command, including
+        // Dovecot's unsolicited flag updates (another session, e.g. a dropped POP3 one, set \\Seen):
+        // a row without the body is such an update, and its flags are the newer ones.
+        const rows = await client.fetchAll('1:*', { uid: true, flags: true, internalDate: true, source: true });
+        const answers = new Map<number, SourceMessage>();
+        const updatedFlags = new Map<number, string[]>();
+        for (const row of rows) {
+          const flags = [...(row.flags ?? [])].filter((flag) => flag !== '\\Recent').sort();
+          if (row.source === undefined) {
+            if (row.flags !== undefined) updatedFlags.set(row.seq, flags);
+            continue;
+          }
+          const internalDate = row.internalDate;
+          answers.set(row.seq, {
+            uid: row.uid,
+            flags,
+            raw: row.source,
             internalDate: internalDate instanceof Date ? internalDate : new Date(internalDate ?? 0),
-          };
-        });
-        return result.sort((a, b) => a.uid - b.uid);
+          });
+          updatedFlags.delete(row.seq);
+        }
+        for (const [seq, flags] of updatedFlags) {
+          const answer = answers.get(seq);
+          if (answer) answer.flags = flags;
+        }
+        return [...answers.values()].sort((a, b) => a.uid - b.uid);
       });
     },
 

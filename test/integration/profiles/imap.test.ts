@@ -279,6 +279,24 @@ test('a connection dropped mid-FETCH is survived: the run reconnects and archive
   t.deepEqual((await h.archived('alice', ['Inbox'])).map(String), raws);
 });
 
+test('unsolicited flag updates amid a FETCH are not taken for its answers: every message is listed with its date and archived', async (t) => {
+  const dovecot = await startDovecotOnly(t, { users: [ALICE] });
+  const raws = ['one', 'two', 'three'].map((subject) => message({ subject }));
+  for (const raw of raws) await dovecot.append(ALICE, 'INBOX', raw, { flags: ['\\Seen'], internalDate: new Date('2020-01-01T00:00:00Z') });
+  const proxy = await startDropProxy({ port: dovecot.ports.imap });
+  t.teardown(() => proxy.close());
+  // What a server sends when another session changes a message's flags: here ahead of the rows of
+  // both the listing and the body fetch, in the form a UID command gets (with the UID).
+  proxy.injectBefore(/^\S+ (UID )?FETCH /, () => '* 2 FETCH (UID 2 FLAGS (\\Seen \\Answered))\r\n');
+  const filter = '    filter: { archiveUnread: false, olderThan: { date: "2024-01-01", utc: true } }';
+  const h = await startProfiles(t, dovecot, mailboxProfile(filter, `host: 127.0.0.1, port: ${proxy.port}, security: none, timeout: 10s`));
+  const run = await h.run('alice-box');
+  t.deepEqual(run.errors, []);
+  t.is(run.archived, 3);
+  t.is(run.skipped, 0);
+  t.deepEqual((await h.archived('alice', ['Inbox'])).map(String), raws);
+});
+
 test('failures are reported clearly in the run history: wrong password, TLS, unreachable, timeout', async (t) => {
   const dovecot = await startDovecotOnly(t, { users: [ALICE] });
   const silent = createServer(() => undefined);
