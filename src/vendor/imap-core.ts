@@ -5,6 +5,7 @@
 // engine, made read-only here once for the whole process.
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
+import { makeIndexerLinear, type IndexerClasses } from './linear-indexer.js';
 
 /** A node of imap-core's parsed MIME tree (only the fields Coffer reads). */
 export interface MimeNode {
@@ -50,10 +51,15 @@ function requireImapCore(path: string): unknown {
  * HTML-to-text and charset tables that ingest never uses (slower start, more memory per worker).
  */
 function loadIndexer(): MimeIndexer {
-  indexer ??= {
-    parseMimeTree: requireImapCore('indexer/parse-mime-tree.js') as MimeIndexer['parseMimeTree'],
+  if (indexer) return indexer;
+  const parseMimeTree = requireImapCore('indexer/parse-mime-tree.js') as MimeIndexer['parseMimeTree'] & { MIMEParser: IndexerClasses['MIMEParser'] };
+  const BodyStructure = requireImapCore('indexer/body-structure.js') as MimeIndexer['BodyStructure'] & IndexerClasses['BodyStructure'];
+  const fromParser = createRequire(createRequire(import.meta.url).resolve(`${IMAP_CORE}/indexer/parse-mime-tree.js`));
+  makeIndexerLinear({ MIMEParser: parseMimeTree.MIMEParser, BodyStructure }, fromParser('nodemailer/lib/addressparser') as Parameters<typeof makeIndexerLinear>[1]);
+  indexer = {
+    parseMimeTree,
     createEnvelope: requireImapCore('indexer/create-envelope.js') as MimeIndexer['createEnvelope'],
-    BodyStructure: requireImapCore('indexer/body-structure.js') as MimeIndexer['BodyStructure'],
+    BodyStructure,
   };
   return indexer;
 }
