@@ -17,7 +17,7 @@ import { headerField, IMAP_PARTIAL_TERM, IMAP_TERM_MAX, IMAP_VALUE_FIELDS, IMAP_
 import type { ArchiveStore } from '../store/store.js';
 import type { EntryRecord } from '../store/records.js';
 import type { MimeNode } from '../vendor/imap-core.js';
-import { parseWithinBudget } from './parse-budget.js';
+import { parseWithinLimits } from '../mime/parse-limits.js';
 import { ARCHIVE_FLAGS } from './flags.js';
 
 export interface MailboxSearchContext {
@@ -551,16 +551,10 @@ async function checkMessages(context: MailboxSearchContext, root: Node, uids: re
       const raw = raws[i];
       // A UID the folder does not hold (the session's view is older): nothing to match.
       if (!entry || !raw) return;
-      let tree: MimeNode | undefined;
-      try {
-        tree = parseWithinBudget(raw);
-      } catch {
-        // The matcher could not be given this message at all (imap-core's parser never throws in practice).
-        return;
-      }
-      // Too costly to take apart here (parse-budget.ts): the index found it, and an archive search
-      // had better show a message too many than hide one.
-      if (!tree || matches(root, new MessageView(uid, raw, tree, entry.internalDate))) found.push(uid);
+      const tree = parseWithinLimits(raw);
+      // Not taken apart here (too costly, too deep, unparseable): the index found it, and an
+      // archive search had better show a message too many than hide one.
+      if (typeof tree === 'string' || matches(root, new MessageView(uid, raw, tree, entry.internalDate))) found.push(uid);
     });
   }
   return found;

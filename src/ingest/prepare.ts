@@ -1,12 +1,10 @@
 // The CPU-heavy half of ingest, run on worker threads: hash, parse, seal, and extract the terms
 // the search index needs. Its output is all the single writer and the indexer need, so the main
 // thread only routes and commits.
-import { analyzeMessage, type MessageAddresses } from '../mime/analyze.js';
-import type { MessageMeta } from '../store/records.js';
+import { analyzeMessage, type MessageAddresses, type MessageAnalysis } from '../mime/analyze.js';
 import { encodeMessageMeta } from '../store/codec.js';
 import type { Sealer } from '../store/sealing.js';
 import type { IndexPayload } from '../store/writer.js';
-import type { MimeNode } from '../vendor/imap-core.js';
 import { encodeDocTerms } from '../search/doc-terms.js';
 import { extractSearchText } from '../search/extract.js';
 
@@ -27,7 +25,8 @@ export interface PreparedContent {
  * Bcc recipients, and the index records them as such (`bcc:` finds them).
  */
 export function prepareContent(raw: Buffer, sealer: Sealer, envelopeRecipients: readonly string[] = []): PreparedContent {
-  const { sha, meta, addresses, tree } = analyzeMessage(raw);
+  const analysis = analyzeMessage(raw);
+  const { sha, meta, addresses } = analysis;
   const prepared: PreparedContent = {
     sha,
     size: raw.length,
@@ -37,7 +36,7 @@ export function prepareContent(raw: Buffer, sealer: Sealer, envelopeRecipients: 
     sealedMeta: sealer.seal(encodeMessageMeta(meta), sha, { compress: false }),
     problems: meta.problems,
     addresses,
-    index: indexPayload(tree, raw, meta, hiddenRecipients(addresses, envelopeRecipients)),
+    index: indexPayload(analysis, raw, hiddenRecipients(addresses, envelopeRecipients)),
   };
   if (meta.date !== undefined) prepared.date = meta.date;
   if (meta.receivedAt !== undefined) prepared.receivedAt = meta.receivedAt;
@@ -46,8 +45,8 @@ export function prepareContent(raw: Buffer, sealer: Sealer, envelopeRecipients: 
 
 /** Only the search index's part, for messages already stored (index catch-up and rebuild). */
 export function prepareIndexPayload(raw: Buffer, envelopeRecipients: readonly string[] = []): IndexPayload {
-  const { meta, tree, addresses } = analyzeMessage(raw);
-  return indexPayload(tree, raw, meta, hiddenRecipients(addresses, envelopeRecipients));
+  const analysis = analyzeMessage(raw);
+  return indexPayload(analysis, raw, hiddenRecipients(analysis.addresses, envelopeRecipients));
 }
 
 /** Envelope recipients not named in To or Cc: the Bcc recipients of journaled mail. */
@@ -56,8 +55,8 @@ function hiddenRecipients(addresses: MessageAddresses, envelopeRecipients: reado
   return envelopeRecipients.filter((address) => !visible.has(address.toLowerCase()));
 }
 
-function indexPayload(tree: MimeNode | null, raw: Buffer, meta: MessageMeta, hiddenRecipients: readonly string[] = []): IndexPayload {
-  const text = extractSearchText(tree, raw);
+function indexPayload({ tree, wholeTree, meta }: MessageAnalysis, raw: Buffer, hiddenRecipients: readonly string[] = []): IndexPayload {
+  const text = extractSearchText(tree, raw, wholeTree);
   if (hiddenRecipients.length) text.bcc = [text.bcc, ...hiddenRecipients].filter(Boolean).join(', ');
   const payload: IndexPayload = {
     terms: encodeDocTerms(text),

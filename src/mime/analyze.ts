@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import libmime from 'libmime';
 import type { AttachmentInfo, MessageMeta } from '../store/records.js';
-import { buildBodyStructure, buildEnvelope, parseMimeTree, type MimeNode } from '../vendor/imap-core.js';
+import { buildBodyStructure, buildEnvelope, type MimeNode } from '../vendor/imap-core.js';
+import { parseWithinLimits } from './parse-limits.js';
 import { headerEnd, headerProblems } from './header-block.js';
 
 /** Addresses as the router needs them: lowercased mailbox addresses. */
@@ -22,8 +23,12 @@ export interface MessageAnalysis {
   sha: Buffer;
   meta: MessageMeta;
   addresses: MessageAddresses;
-  /** The parsed MIME tree, for the search index's text extraction; null when parsing failed. */
+  /**
+   * The parsed MIME tree, for the search index's text extraction; the header block alone when the
+   * structure was not taken apart (`wholeTree` false); null when not even that parsed.
+   */
   tree: MimeNode | null;
+  wholeTree: boolean;
 }
 
 const EMPTY_ADDRESSES: MessageAddresses = { from: [], to: [], cc: [], bcc: [], deliveredTo: [] };
@@ -31,16 +36,12 @@ const EMPTY_ADDRESSES: MessageAddresses = { from: [], to: [], cc: [], bcc: [], d
 export function analyzeMessage(raw: Buffer): MessageAnalysis {
   const sha = createHash('sha256').update(raw).digest();
   if (raw.length === 0) {
-    return { sha, addresses: EMPTY_ADDRESSES, meta: emptyMeta(0, ['empty message']), tree: null };
+    return { sha, addresses: EMPTY_ADDRESSES, meta: emptyMeta(0, ['empty message']), tree: null, wholeTree: false };
   }
-  const problems = headerProblems(raw, headerEnd(raw));
-  let tree: MimeNode;
-  try {
-    tree = parseMimeTree(raw);
-  } catch (err) {
-    problems.push(`MIME parser failed: ${err instanceof Error ? err.message : String(err)}`);
-    return { sha, addresses: EMPTY_ADDRESSES, meta: emptyMeta(raw.length, problems), tree: null };
-  }
+  const bodyStart = headerEnd(raw);
+  const problems = headerProblems(raw, bodyStart);
+  const tree = parseWithinLimits(raw);
+  if (typeof tree === 'string') return analyzeHeaderOnly(raw, sha, bodyStart, [...problems, `MIME structure not analysed: ${tree}`]);
   problems.push(...mimeProblems(tree));
   const header = tree.parsedHeader;
   const attachments: AttachmentInfo[] = [];
@@ -57,12 +58,43 @@ export function analyzeMessage(raw: Buffer): MessageAnalysis {
   if (date !== undefined) meta.date = date;
   const receivedAt = receivedDate(header.received);
   if (receivedAt !== undefined) meta.receivedAt = receivedAt;
-  return { sha, meta, addresses: addressesOf(header), tree };
+  return { sha, meta, addresses: addressesOf(header), tree, wholeTree: true };
+}
+
+/**
+ * A message whose structure is not taken apart (parse-limits.ts) is still archived whole, and
+ * still found by its headers: envelope, addresses and dates come from the header block alone, and
+ * the BODYSTRUCTURE shows one text part of the body's size.
+ */
+function analyzeHeaderOnly(raw: Buffer, sha: Buffer, bodyStart: number, problems: string[]): MessageAnalysis {
+  const header = parseWithinLimits(raw.subarray(0, bodyStart));
+  if (typeof header === 'string') {
+    problems.push(`header not analysed: ${header}`);
+    return { sha, addresses: EMPTY_ADDRESSES, meta: emptyMeta(raw.length, problems), tree: null, wholeTree: false };
+  }
+  const meta = emptyMeta(raw.length, problems);
+  meta.priority = priorityOf(header.parsedHeader);
+  meta.envelope = buildEnvelope(header);
+  meta.bodystructure = plainTextBody(raw.length - bodyStart, lineCount(raw.subarray(bodyStart)));
+  const date = parseDate(firstString(header.parsedHeader.date));
+  if (date !== undefined) meta.date = date;
+  const receivedAt = receivedDate(header.parsedHeader.received);
+  if (receivedAt !== undefined) meta.receivedAt = receivedAt;
+  return { sha, meta, addresses: addressesOf(header.parsedHeader), tree: header, wholeTree: false };
+}
+
+function plainTextBody(size: number, lines: number): unknown[] {
+  return ['TEXT', 'PLAIN', null, null, null, '7BIT', size, lines, null, null, null, null];
+}
+
+function lineCount(body: Buffer): number {
+  let lines = 0;
+  for (let at = body.indexOf(0x0a); at !== -1; at = body.indexOf(0x0a, at + 1)) lines++;
+  return lines;
 }
 
 function emptyMeta(size: number, problems: string[]): MessageMeta {
-  const bodystructure = ['TEXT', 'PLAIN', null, null, null, '7BIT', size, 0, null, null, null, null];
-  return { size, priority: 3, attachments: [], problems, envelope: [null, Buffer.alloc(0), null, null, null, null, null, null, null, null], bodystructure };
+  return { size, priority: 3, attachments: [], problems, envelope: [null, Buffer.alloc(0), null, null, null, null, null, null, null, null], bodystructure: plainTextBody(size, 0) };
 }
 
 /** Multipart bodies whose boundary is missing or never appears. */

@@ -40,8 +40,12 @@ const MAX_PARTS = 1000;
  */
 const BYTES_PER_CHAR = 16;
 
-/** Never throws. `tree` is parseMimeTree(raw), or null if parsing failed: then `raw` is the body. */
-export function extractSearchText(tree: MimeNode | null, raw: Buffer): SearchText {
+/**
+ * Never throws. `tree` is parseMimeTree(raw); the header block alone when the structure was not
+ * taken apart (`wholeTree` false: the body is not searched); null if not even that parsed: then
+ * `raw` is the body.
+ */
+export function extractSearchText(tree: MimeNode | null, raw: Buffer, wholeTree = true): SearchText {
   const result: SearchText = {
     subject: '',
     from: '',
@@ -52,7 +56,7 @@ export function extractSearchText(tree: MimeNode | null, raw: Buffer): SearchTex
     body: '',
     attachmentNames: [],
     attachmentContent: '',
-    imapTerms: collectImapTerms(tree, raw),
+    imapTerms: collectImapTerms(tree, raw, wholeTree),
   };
   try {
     if (!tree || typeof tree !== 'object' || !tree.parsedHeader) {

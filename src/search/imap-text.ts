@@ -6,7 +6,7 @@
 // String#toLowerCase. The terms are the maximal runs of letters and digits of that lowercased text
 // (runs over 64 code units as overlapping windows), so that a word is found in exactly the messages
 // whose text contains it, even in the middle of a longer word (imap/search.ts).
-import { parseMimeTree, type MimeNode } from '../vendor/imap-core.js';
+import type { MimeNode } from '../vendor/imap-core.js';
 import { fieldNumber } from './fields.js';
 import type { ImapField } from './query.js';
 
@@ -112,10 +112,11 @@ export const IMAP_VALUE_FIELDS: ReadonlyMap<string, ImapField> = new Map<string,
 ]);
 
 /**
- * The IMAP fields' terms of a message (the tree as parsed at ingest, or null: then parsed here as
- * imap-core would). Never throws: what cannot be derived is flagged with IMAP_PARTIAL_TERM.
+ * The IMAP fields' terms of a message. `tree`: as parsed at ingest; the header block alone when its
+ * structure was not taken apart (`wholeTree` false); null when not even that. Never throws: what
+ * cannot be derived is flagged with IMAP_PARTIAL_TERM, so SEARCH checks the message itself.
  */
-export function collectImapTerms(tree: MimeNode | null, raw: Buffer): ImapTerms {
+export function collectImapTerms(tree: MimeNode | null, raw: Buffer, wholeTree = true): ImapTerms {
   const terms: ImapTerms = new Map();
   const adder =
     (bits: number) =>
@@ -125,13 +126,11 @@ export function collectImapTerms(tree: MimeNode | null, raw: Buffer): ImapTerms 
       if (known === undefined) terms.set(term, bits);
       else if ((known | bits) !== known) terms.set(term, known | bits);
     };
-  let parsed: MimeNode;
-  try {
-    parsed = tree ?? parseMimeTree(raw);
-  } catch {
+  if (!tree) {
     adder(IMAP_HEADER_BITS | IMAP_BODY_BITS)(IMAP_PARTIAL_TERM);
     return terms;
   }
+  const parsed = tree;
   try {
     const header = headerBlock(parsed).toString().toLowerCase();
     if (header.length > IMAP_TEXT_MAX_CHARS) {
@@ -148,6 +147,10 @@ export function collectImapTerms(tree: MimeNode | null, raw: Buffer): ImapTerms 
     }
   } catch {
     adder(IMAP_HEADER_BITS)(IMAP_PARTIAL_TERM);
+  }
+  if (!wholeTree) {
+    adder(IMAP_BODY_BITS)(IMAP_PARTIAL_TERM);
+    return terms;
   }
   try {
     const body = rebuildMessage(parsed, true);

@@ -3,7 +3,7 @@
 // ENVELOPE/BODYSTRUCTURE text from the metadata cache. BODY[] and RFC822 are the archived bytes
 // exactly as received; other sections are cut from them by imap-core. The next batch is read from
 // the store while this one is written, and each write waits until the connection has taken the
-// previous one (backpressure). A message too costly to take apart (parse-budget.ts) gets no
+// previous one (backpressure). A message too costly to take apart (mime/parse-limits.ts) gets no
 // response to a FETCH of its sections, and the FETCH ends NO [LIMIT].
 import type { EntryRecord, MessageMeta } from '../../store/records.js';
 import type { ArchiveStore } from '../../store/store.js';
@@ -12,7 +12,7 @@ import { listItems } from '../compile-structure.js';
 import type { ImapContext } from '../context.js';
 import { ARCHIVE_FLAGS } from '../flags.js';
 import type { CompiledMetadata, MetadataCache } from '../metadata-cache.js';
-import { parseWithinBudget } from '../parse-budget.js';
+import { parseWithinLimits } from '../../mime/parse-limits.js';
 import { answerPartialWithOrigin, DirectResponseWriter, isDirectQuery, isWholeMessage, wholeMessageBytes } from '../direct-response.js';
 
 /** Listings read per store round trip: metadata is small, whole messages are not. */
@@ -45,7 +45,7 @@ export function createOnFetch(context: ImapContext) {
     const needsContent = !options.metadataOnly;
     const others = options.query.filter((_, i) => !whole[i] && !structure[i]);
     const needsTree = others.some((item) => !WITHOUT_TREE_ITEMS.has(item.item));
-    let overBudget = false;
+    let notTakenApart = false;
     const retrieves = options.query.some((item) => item.isLiteral === true);
     const who = context.sessions.identity(session);
     const utf8 = session.isUTF8Enabled();
@@ -88,11 +88,12 @@ export function createOnFetch(context: ImapContext) {
         }
         let mimeTree: MimeNode | undefined;
         if (needsTree && message.raw) {
-          mimeTree = parseWithinBudget(message.raw);
-          if (!mimeTree) {
-            overBudget = true;
+          const parsed = parseWithinLimits(message.raw);
+          if (typeof parsed === 'string') {
+            notTakenApart = true;
             continue;
           }
+          mimeTree = parsed;
         }
         const compiled = anyStructure ? compiledMetadata(session, message, cache, utf8) : null;
         const imapMessage = {
@@ -123,7 +124,7 @@ export function createOnFetch(context: ImapContext) {
       }
       await output.flush();
     }
-    return overBudget ? 'LIMIT' : true;
+    return notTakenApart ? 'LIMIT' : true;
   };
 }
 

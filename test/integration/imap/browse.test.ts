@@ -149,30 +149,40 @@ test('a large message is served whole, byte for byte', async (t) => {
   t.is(checkWholeMessage(t, reply, 1, raw).toString('latin1'), ' UID 1)\r\n');
 });
 
-test('a message too costly to take apart on the server: its sections are refused with NO [LIMIT], its bytes still served, SEARCH keeps it', async (t) => {
+test('messages too costly or too deep to take apart on the server: their sections are refused with NO [LIMIT], their bytes still served, SEARCH keeps them', async (t) => {
   const h = await startImap(t);
   await h.put('bob', ['Inbox'], message({ messageId: 'small@x', body: 'an ordinary message' }));
   // 2 million empty lines (4 MB): imap-core's parser would hold ~280 MB of line strings for it,
-  // and a few such messages could exhaust the daemon's heap (parse-budget.ts).
+  // and a few such messages could exhaust the daemon's heap (mime/parse-limits.ts).
   const raw = Buffer.from(`From: a@example.com\r\nTo: bob@example.com\r\nSubject: lines\r\n\r\n${'\r\n'.repeat(2_000_000)}`);
   await h.put('bob', ['Inbox'], raw);
+  // 2,000 levels of nested parts: past the depth limit (100, as Dovecot), and deep enough to
+  // overrun the stack in imap-core's recursive code.
+  const levels = Array.from({ length: 2000 }, (_, i) => `Content-Type: multipart/mixed; boundary=b${i}\r\n\r\n--b${i}\r\n`).join('');
+  await h.put('bob', ['Inbox'], Buffer.from(`From: a@example.com\r\nSubject: deep\r\n${levels}Content-Type: text/plain\r\n\r\nzzz\r\n`));
   const client = await examineAsBob(t, h, 60_000);
 
-  const sections = await client.command('FETCH 1:2 (BODY.PEEK[1])');
+  const sections = await client.command('FETCH 1:3 (BODY.PEEK[1])');
   t.is(sections.status, 'NO');
   t.is(sections.code, 'LIMIT');
   t.true(sections.untagged.some((line) => line.startsWith('* 1 FETCH (BODY[1] ')), 'the ordinary message is answered');
   t.false(sections.untagged.some((line) => line.startsWith('* 2 FETCH')), 'the costly one is not');
+  t.false(sections.untagged.some((line) => line.startsWith('* 3 FETCH')), 'nor the deep one');
+  const deep = await client.command('FETCH 3 (BODYSTRUCTURE ENVELOPE)');
+  t.is(deep.status, 'OK');
+  t.regex(deep.untagged.join('\n'), /BODYSTRUCTURE \("TEXT" "PLAIN"/);
+  t.regex(deep.untagged.join('\n'), /"deep"/);
 
   const whole = await client.command('UID FETCH 2 (BODY.PEEK[])');
   t.is(whole.status, 'OK');
   checkWholeMessage(t, whole, 2, raw);
   t.is((await client.command('FETCH 2 (BODYSTRUCTURE ENVELOPE)')).status, 'OK');
 
-  // Its body is too long to index in full, so every BODY search must check it, and cannot here:
-  // it is kept as a match rather than hidden; the ordinary message is checked and left out.
+  // Their bodies were not indexed (not taken apart at ingest either), so every BODY search must
+  // check them, and cannot here: they are kept as matches rather than hidden; the ordinary message
+  // is checked and left out.
   const search = await client.command('SEARCH BODY zzz');
   t.is(search.status, 'OK');
-  t.deepEqual(search.untagged, ['* SEARCH 2']);
+  t.deepEqual(search.untagged, ['* SEARCH 2 3']);
   t.is((await client.command('NOOP')).status, 'OK');
 });

@@ -94,3 +94,42 @@ for (const [name, raw, problem] of hostile) {
 test('UTF-8 headers (RFC 6532) are not flagged', (t) => {
   t.deepEqual(analyzeMessage(Buffer.from('From: a@b.c\r\nSubject: Grüße\r\n\r\nx')).meta.problems, []);
 });
+
+/** `levels` multiparts, each the only part of the one above, around one text part. */
+function nested(levels: number): Buffer {
+  const parts = ['From: Ann <ann@example.com>\r\nTo: bob@example.org\r\nSubject: Deep\r\nDate: Mon, 01 Jan 2024 10:00:00 +0000\r\n'];
+  for (let i = 0; i < levels; i++) parts.push(`Content-Type: multipart/mixed; boundary=b${i}\r\n\r\n--b${i}\r\n`);
+  parts.push('Content-Type: text/plain\r\n\r\nthe innermost words\r\n');
+  return Buffer.from(parts.join(''));
+}
+
+const notTakenApart: [string, Buffer, RegExp][] = [
+  // 2,000 levels parse, but building their BODYSTRUCTURE overran the stack: the message was refused.
+  ['2,000 levels of nested parts', nested(2000), /MIME parts nested deeper than 100 levels/],
+  ['5,000 levels of nested parts', nested(5000), /MIME parser failed: Maximum call stack size exceeded|nested deeper than 100 levels/],
+  ['4 million empty lines', Buffer.from(`From: Ann <ann@example.com>\r\nTo: bob@example.org\r\nSubject: Deep\r\nDate: Mon, 01 Jan 2024 10:00:00 +0000\r\n\r\n${'\r\n'.repeat(4_000_000)}`), /would need about \d+ MB of memory/],
+  ['200,000 tiny parts', Buffer.from(`From: Ann <ann@example.com>\r\nTo: bob@example.org\r\nSubject: Deep\r\nDate: Mon, 01 Jan 2024 10:00:00 +0000\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n${'--b\r\n\r\nx\r\n'.repeat(200_000)}--b--\r\n`), /would need about \d+ MB of memory/],
+];
+
+for (const [name, raw, reason] of notTakenApart) {
+  test(`${name}: the structure is not taken apart, the headers still are`, (t) => {
+    const { meta, addresses, tree, wholeTree } = analyzeMessage(raw);
+    t.true(meta.problems.some((problem) => problem.startsWith('MIME structure not analysed: ') && reason.test(problem)), meta.problems.join('; '));
+    t.false(wholeTree);
+    t.is(meta.size, raw.length);
+    t.is(meta.date, Date.parse('2024-01-01T10:00:00Z'));
+    t.deepEqual(addresses.from, ['ann@example.com']);
+    t.deepEqual(addresses.to, ['bob@example.org']);
+    t.is(viewEnvelope(meta.envelope).subject, 'Deep');
+    const bodyStart = raw.indexOf('\r\n\r\n') + 4;
+    t.deepEqual(meta.bodystructure.slice(0, 7), ['TEXT', 'PLAIN', null, null, null, '7BIT', raw.length - bodyStart]);
+    t.is(tree?.childNodes, undefined, 'the search index gets the header block alone');
+  });
+}
+
+test('100 levels of nested parts are still taken apart', (t) => {
+  const { meta, wholeTree } = analyzeMessage(nested(100));
+  t.true(wholeTree);
+  t.false(meta.problems.some((problem) => problem.startsWith('MIME structure not analysed')), meta.problems.join('; '));
+  t.is(JSON.stringify(meta.bodystructure).match(/"MIXED"/g)?.length, 100);
+});
