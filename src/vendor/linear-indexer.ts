@@ -1,10 +1,10 @@
 // imap-core's MIME indexer (parse-mime-tree.js, body-structure.js) takes time quadratic in some
-// counts of lines, characters or parameters, and an archive parses whatever it is sent: in the worker for every message, on the IMAP main
-// thread for body sections and SEARCH. Measured before this module (bench/README.md, "Hostile
-// MIME"): a header folded over 40,000 lines took 0.8 s, over 200,000 lines 150 s; a run of 40,000
-// CRs or of 40,000 spaces in a header 0.6-0.9 s (a 1 MB run: minutes); 40,000 parameters in a
-// Content-Type 6.8 s for BODYSTRUCTURE. Four methods are replaced here by equivalents that give
-// exactly the same results in linear time:
+// counts of lines, characters or parameters, and an archive parses whatever it is sent: in the
+// ingest worker for every message, on the IMAP main thread for body sections and SEARCH. Measured
+// before this module (bench/README.md, "Hostile MIME"): a To header folded over 40,000 lines took
+// 6 s; a run of 40,000 CRs or of 40,000 spaces in a header 0.6-0.8 s (a 1 MB run: minutes);
+// 40,000 parameters in a Content-Type 6.8 s. Four methods are replaced here by equivalents that
+// give exactly the same results in linear time:
 // - readLine matched a regular expression against the rest of the message. For a run of CRs not
 //   followed by LF it scanned the whole run again for each CR.
 // - processNodeHeader joined folded lines from the last one backwards: each join spliced the line
@@ -16,7 +16,7 @@
 // The rest is left as it is. test/unit/vendor/linear-indexer.test.ts compares trees and
 // BODYSTRUCTUREs with fresh copies of the originals on generated and fuzzed messages.
 
-/** The parser state both methods work on (the fields of imap-core's MIMEParser they touch). */
+/** The parser state the replaced methods work on (the fields of imap-core's MIMEParser they touch). */
 interface ParserState {
   rfc822: string;
   parseValueParams(headerValue: unknown): ValueParams;
