@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import libmime from 'libmime';
 import type { AttachmentInfo, MessageMeta } from '../store/records.js';
 import { buildBodyStructure, buildEnvelope, type MimeNode } from '../vendor/imap-core.js';
-import { parseWithinLimits } from './parse-limits.js';
+import { countOccurrences, parseWithinLimits } from './parse-limits.js';
 import { headerEnd, headerProblems } from './header-block.js';
 
 /** Addresses as the router needs them: lowercased mailbox addresses. */
@@ -43,22 +43,21 @@ export function analyzeMessage(raw: Buffer): MessageAnalysis {
   const tree = parseWithinLimits(raw);
   if (typeof tree === 'string') return analyzeHeaderOnly(raw, sha, bodyStart, [...problems, `MIME structure not analysed: ${tree}`]);
   problems.push(...mimeProblems(tree));
-  const header = tree.parsedHeader;
   const attachments: AttachmentInfo[] = [];
   collectAttachments(tree, attachments, true);
-  const meta: MessageMeta = {
-    size: raw.length,
-    priority: priorityOf(header),
-    attachments,
-    problems,
-    envelope: buildEnvelope(tree),
-    bodystructure: buildBodyStructure(tree),
-  };
+  const meta = metaOf(raw.length, tree, problems, attachments, buildBodyStructure(tree));
+  return { sha, meta, addresses: addressesOf(tree.parsedHeader), tree, wholeTree: true };
+}
+
+/** What the top-level header gives (priority, envelope, dates), with what the caller derived. */
+function metaOf(size: number, tree: MimeNode, problems: string[], attachments: AttachmentInfo[], bodystructure: unknown[]): MessageMeta {
+  const header = tree.parsedHeader;
+  const meta: MessageMeta = { size, priority: priorityOf(header), attachments, problems, envelope: buildEnvelope(tree), bodystructure };
   const date = parseDate(firstString(header.date));
   if (date !== undefined) meta.date = date;
   const receivedAt = receivedDate(header.received);
   if (receivedAt !== undefined) meta.receivedAt = receivedAt;
-  return { sha, meta, addresses: addressesOf(header), tree, wholeTree: true };
+  return meta;
 }
 
 /**
@@ -72,25 +71,13 @@ function analyzeHeaderOnly(raw: Buffer, sha: Buffer, bodyStart: number, problems
     problems.push(`header not analysed: ${header}`);
     return { sha, addresses: EMPTY_ADDRESSES, meta: emptyMeta(raw.length, problems), tree: null, wholeTree: false };
   }
-  const meta = emptyMeta(raw.length, problems);
-  meta.priority = priorityOf(header.parsedHeader);
-  meta.envelope = buildEnvelope(header);
-  meta.bodystructure = plainTextBody(raw.length - bodyStart, lineCount(raw.subarray(bodyStart)));
-  const date = parseDate(firstString(header.parsedHeader.date));
-  if (date !== undefined) meta.date = date;
-  const receivedAt = receivedDate(header.parsedHeader.received);
-  if (receivedAt !== undefined) meta.receivedAt = receivedAt;
+  const body = raw.subarray(bodyStart);
+  const meta = metaOf(raw.length, header, problems, [], plainTextBody(body.length, countOccurrences(body, '\n')));
   return { sha, meta, addresses: addressesOf(header.parsedHeader), tree: header, wholeTree: false };
 }
 
 function plainTextBody(size: number, lines: number): unknown[] {
   return ['TEXT', 'PLAIN', null, null, null, '7BIT', size, lines, null, null, null, null];
-}
-
-function lineCount(body: Buffer): number {
-  let lines = 0;
-  for (let at = body.indexOf(0x0a); at !== -1; at = body.indexOf(0x0a, at + 1)) lines++;
-  return lines;
 }
 
 function emptyMeta(size: number, problems: string[]): MessageMeta {

@@ -29,8 +29,8 @@ export const MAX_MIME_DEPTH = 100;
  * and every line that starts with "--" as a part.
  */
 function parseHeapEstimate(raw: Buffer): number {
-  const lines = occurrences(raw, '\n') + occurrences(raw, '\r');
-  return lines * HEAP_PER_LINE + raw.length * HEAP_PER_BYTE + occurrences(raw, '\n--') * HEAP_PER_BOUNDARY;
+  const lines = countOccurrences(raw, '\n') + countOccurrences(raw, '\r');
+  return lines * HEAP_PER_LINE + raw.length * HEAP_PER_BYTE + countOccurrences(raw, '\n--') * HEAP_PER_BOUNDARY;
 }
 
 /** The MIME tree of `raw`, or why it is not taken apart (too costly, too deep, or unparseable). */
@@ -62,7 +62,8 @@ function depthExceeds(root: MimeNode, limit: number): boolean {
   return false;
 }
 
-function occurrences(bytes: Buffer, text: string): number {
+/** How many times `text` occurs in `bytes`, without overlaps. */
+export function countOccurrences(bytes: Buffer, text: string): number {
   let count = 0;
   for (let at = bytes.indexOf(text); at !== -1; at = bytes.indexOf(text, at + text.length)) count++;
   return count;
